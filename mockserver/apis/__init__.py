@@ -1,0 +1,13 @@
+"""The APIs this server fakes. Each module offers the same surface:
+
+NAME, MOUNT, mount(runtime) -> ASGI app, control_routes(runtime) -> list of routes under
+/_mock/<NAME>/ (the world simulation).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import hubble
+
+REGISTRY: list[ModuleType] = [hubble]

@@ -1,0 +1,39 @@
+"""Hubble bearer-token auth and rate-limit buckets.
+
+401: no token, unknown token, expired or revoked key, or a key of another organization.
+403: a valid key without the operation's scope (`x-required-scope` in our spec).
+"""
+
+from __future__ import annotations
+
+from ...kernel.api import Call
+from ...kernel.errors import ApiError
+from ...kernel.ratelimit import Limit
+
+PER_ENDPOINT = Limit(capacity=3, rate=3.0)
+PER_ORG = Limit(capacity=15, rate=15.0)
+
+
+def authenticate(call: Call):  # noqa: ANN201 - returns the model's Principal
+    if call.op.security == []:
+        return None
+    header = call.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <api key>'")
+    principal = call.model.principal_for(token.strip())
+    org_id = call.path_params.get("org_id")
+    if org_id is not None and org_id != principal.org_id:
+        raise ApiError(401, "this API key does not belong to the organization in the path")
+    scope = call.op.ext("x-required-scope")
+    if scope and scope not in principal.scopes:
+        raise ApiError(403, f"this API key lacks the scope '{scope}' required by {call.op.operation_id}")
+    return principal
+
+
+def rate_buckets(call: Call) -> list[tuple[str, Limit]] | None:
+    principal = call.principal
+    if principal is None:
+        return None
+    org = principal.org_id
+    return [(f"hubble:{org}:{call.op.operation_id}", PER_ENDPOINT), (f"hubble:{org}", PER_ORG)]

@@ -1,0 +1,49 @@
+"""create_app(settings) -> the Starlette app: one mount per API plus the control plane."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from .apis import REGISTRY
+from .control.routes import control_app
+from .kernel.runtime import Runtime
+from .scenarios import load_scenario
+from .settings import Settings
+from .webhooks import WebhookEngine, policies
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    runtime = Runtime(settings)
+    runtime.scenario = load_scenario(settings.scenario)
+    runtime.webhooks = WebhookEngine(
+        runtime.clock,
+        runtime.timers,
+        runtime.store,
+        policies=policies.defaults(timeout=settings.webhook_timeout),
+        seed=settings.seed,
+    )
+    mounts = []
+    for api in REGISTRY:
+        mounts.append(Mount(api.MOUNT, app=api.mount(runtime)))
+    mounts.append(Mount("/_mock", app=control_app(runtime)))
+    runtime.start_state()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.webhooks.start()
+        runtime.timers.start()
+        try:
+            yield
+        finally:
+            await runtime.timers.stop()
+            await runtime.webhooks.stop()
+            runtime.store.close()
+
+    app = Starlette(routes=mounts, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app

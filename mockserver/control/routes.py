@@ -1,0 +1,211 @@
+"""The /_mock control plane: health, credentials, reset, clock, journal, state, faults,
+webhook deliveries, and each API's world simulation (`/_mock/<api>/...`)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from ..apis import REGISTRY
+from ..kernel.faults import FaultError
+from ..kernel.runtime import Runtime
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise ControlError(400, "a JSON body is required")
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ControlError(400, f"malformed JSON: {exc}") from exc
+
+
+def credentials(runtime: Runtime) -> dict[str, Any]:
+    s = runtime.settings
+    base = s.base_url
+    return {
+        "base_url": base,
+        "hubble": {
+            "base_url": f"{base}/hubble",
+            "org_id": s.hubble_org_id,
+            "token": s.hubble_token,
+        },
+        "hubby": {
+            "base_url": f"{base}/hubby/api",
+            "api_key": s.hubby_api_key,
+            "secret": s.hubby_secret,
+        },
+        "bumblebee": {"base_url": f"{base}/bumblebee"},
+        "control": {"base_url": f"{base}/_mock", "admin_token_required": bool(s.admin_token)},
+    }
+
+
+def control_app(runtime: Runtime) -> Starlette:
+    rt = runtime
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def creds(request: Request) -> Response:
+        return JSONResponse(credentials(rt))
+
+    async def reset(request: Request) -> Response:
+        api = request.query_params.get("api")
+        if api is not None and api not in rt.backends:
+            raise ControlError(400, f"unknown api {api!r}; one of {sorted(rt.backends)}")
+        await rt.timers.drain()
+        rt.reset(api)
+        return JSONResponse({"reset": api or "all"})
+
+    async def clock(request: Request) -> Response:
+        if request.method == "POST":
+            data = await json_body(request)
+            if not isinstance(data, dict):
+                raise ControlError(400, "expected a JSON object")
+            fired = 0
+            if "mode" in data:
+                if data["mode"] not in ("real", "frozen"):
+                    raise ControlError(400, "mode must be 'real' or 'frozen'")
+                rt.clock.set_mode(data["mode"])
+            if "set" in data:
+                target = _number(data["set"], "set")
+                if target < rt.clock.now():
+                    raise ControlError(400, "the clock only moves forward: 'set' is in its past")
+                fired += await rt.timers.run_until(target)
+            if "advance_seconds" in data:
+                seconds = _number(data["advance_seconds"], "advance_seconds")
+                if seconds < 0:
+                    raise ControlError(400, "advance_seconds must not be negative")
+                fired += await rt.timers.advance(seconds)
+            rt.store.flush()
+            return JSONResponse({**rt.clock.snapshot(), "timers_fired": fired, "timers_pending": rt.timers.pending()})
+        return JSONResponse({**rt.clock.snapshot(), "timers_pending": rt.timers.pending()})
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            rt.journal.clear()
+            return JSONResponse({"cleared": True})
+        q = request.query_params
+        limit = _int_param(q.get("limit"), "limit")
+        status = _int_param(q.get("status"), "status")
+        entries = rt.journal.entries(
+            api=q.get("api"),
+            method=q.get("method"),
+            path=q.get("path"),
+            operation_id=q.get("operation_id"),
+            status=status,
+            violations=q.get("violations") in ("1", "true"),
+            limit=limit,
+        )
+        return JSONResponse({"total": rt.journal.total, "requests": entries})
+
+    async def deliveries(request: Request) -> Response:
+        q = request.query_params
+        assert rt.webhooks is not None
+        messages = rt.webhooks.messages(
+            api=q.get("api"),
+            endpoint_id=q.get("endpoint"),
+            state=q.get("state"),
+            event_type=q.get("event_type"),
+            limit=_int_param(q.get("limit"), "limit"),
+        )
+        return JSONResponse({"deliveries": messages})
+
+    async def resend(request: Request) -> Response:
+        assert rt.webhooks is not None
+        message_id = request.path_params["message_id"]
+        if rt.webhooks.get(message_id) is None:
+            raise ControlError(404, f"no webhook message {message_id!r}")
+        message = rt.webhooks.resend(message_id)
+        rt.store.flush()
+        return JSONResponse(message)
+
+    async def state(request: Request) -> Response:
+        if request.method == "PUT":
+            data = await json_body(request)
+            try:
+                await rt.timers.drain()
+                rt.restore(data)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ControlError(400, f"not a state document: {exc}") from exc
+            return JSONResponse({"restored": True})
+        return JSONResponse(rt.snapshot())
+
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            rt.faults.clear()
+            return JSONResponse({"cleared": True})
+        if request.method == "POST":
+            data = await json_body(request)
+            items = data if isinstance(data, list) else [data]
+            try:
+                added = [rt.faults.add(item).describe() for item in items]
+            except (FaultError, TypeError, ValueError) as exc:
+                raise ControlError(400, f"invalid fault: {exc}") from exc
+            return JSONResponse({"faults": added}, status_code=201)
+        return JSONResponse({"faults": [f.describe() for f in rt.faults.rules]})
+
+    routes = [
+        Route("/health", health),
+        Route("/credentials", creds),
+        Route("/reset", reset, methods=["POST"]),
+        Route("/clock", clock, methods=["GET", "POST"]),
+        Route("/requests", requests, methods=["GET", "DELETE"]),
+        Route("/webhooks/deliveries", deliveries),
+        Route("/webhooks/deliveries/{message_id}/resend", resend, methods=["POST"]),
+        Route("/state", state, methods=["GET", "PUT"]),
+        Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
+    ]
+    for api in REGISTRY:
+        routes.append(Mount(f"/{api.NAME}", routes=api.control_routes(rt)))
+
+    async def on_control_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ControlError)
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    app = Starlette(routes=routes, exception_handlers={ControlError: on_control_error})
+    token = rt.settings.admin_token
+    if not token:
+        return app
+
+    async def guarded(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].endswith("/health"):
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
+                response = JSONResponse({"error": "the control plane needs 'Authorization: Bearer <MOCKSERVER_ADMIN_TOKEN>'"}, status_code=401)
+                await response(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded  # type: ignore[return-value]
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ControlError(400, f"{name} must be a number")
+    return float(value)
+
+
+def _int_param(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ControlError(400, f"{name} must be an integer") from None

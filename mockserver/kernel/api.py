@@ -1,0 +1,326 @@
+"""One request pipeline for every API mount.
+
+request id + journal -> faults -> route (by operationId) -> auth -> rate limit ->
+request validation (every violation, in the API's own error shape) -> handler ->
+response validation (strict mode: a response that breaks the spec becomes a 500 that says
+so, because the fake must check itself) -> rate-limit and request-id headers -> flush
+state -> send.
+
+Handlers are plain functions `handler(call) -> Reply | dict | list` (sync or async) that
+read and write the API's model; everything else here is shared.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.datastructures import Headers, QueryParams
+
+from .errors import ApiError, ErrorRenderer
+from .ratelimit import Decision
+from .spec import NoRoute, Operation, Spec, Violation, dumps
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+JSON = "application/json"
+
+
+@dataclass
+class Reply:
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = JSON
+    content: bytes | None = None  # raw bytes (a PDF) instead of a JSON body
+
+
+@dataclass
+class Call:
+    """Everything a handler may need about one request."""
+
+    api: str
+    op: Operation
+    method: str
+    path: str
+    path_params: dict[str, Any]
+    query: dict[str, Any]
+    headers: Headers
+    raw_query: str
+    raw_body: bytes
+    body: Any
+    request_id: str
+    runtime: Runtime
+    model: Any
+    principal: Any = None
+    debug: dict[str, Any] = field(default_factory=dict)  # shown in the journal entry
+
+    @property
+    def now(self) -> float:
+        return self.runtime.clock.now()
+
+    def param(self, name: str, default: Any = None) -> Any:
+        if name in self.path_params:
+            return self.path_params[name]
+        return self.query.get(name, default)
+
+
+Handler = Callable[[Call], Any]
+Authenticator = Callable[[Call], Any]
+RateBuckets = Callable[[Call], list | None]
+
+
+class ApiMount:
+    """An ASGI app serving one API's operations from its compiled spec."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: Spec,
+        handlers: dict[str, Handler],
+        runtime: Runtime,
+        model: Any,
+        render_error: ErrorRenderer,
+        authenticate: Authenticator | None = None,
+        rate_buckets: RateBuckets | None = None,
+    ) -> None:
+        missing = sorted(set(spec.operations) - set(handlers))
+        if missing:
+            raise ValueError(f"{name}: no handler for operations {missing}")
+        self.name = name
+        self.spec = spec
+        self.handlers = handlers
+        self.runtime = runtime
+        self.model = model
+        self.render_error = render_error
+        self.authenticate = authenticate
+        self.rate_buckets = rate_buckets
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        rt = self.runtime
+        started = time.perf_counter()
+        headers = Headers(scope=scope)
+        root = scope.get("root_path", "")
+        full_path = scope["path"]
+        path = full_path[len(root) :] if root and full_path.startswith(root) else full_path
+        method = scope["method"]
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        request_id = headers.get("x-request-id") or rt.next_request_id()
+        entry: dict[str, Any] = {
+            "id": request_id,
+            "at": rt.clock.now(),
+            "api": self.name,
+            "method": method,
+            "path": full_path,
+            "query": raw_query,
+            "operation_id": None,
+            "request": {"headers": dict(headers)},
+        }
+        op: Operation | None = None
+        extra_headers: dict[str, str] = {}
+        call: Call | None = None
+        try:
+            try:
+                op, raw_params = self.spec.match(method, path)
+            except NoRoute as exc:
+                if exc.allowed:
+                    raise ApiError(
+                        405,
+                        f"method {method} is not allowed on {path}; allowed: {', '.join(exc.allowed)}",
+                        headers={"Allow": ", ".join(exc.allowed)},
+                    ) from None
+                raise ApiError(404, f"no such endpoint: {method} {path}") from None
+            entry["operation_id"] = op.operation_id
+            fault = rt.faults.match(self.name, op.operation_id, method, path, headers)
+            if fault is not None:
+                entry["fault"] = fault.describe()
+                if await fault.apply(receive, send, self._error_bytes):
+                    entry["status"] = fault.status
+                    rt.journal.record(entry)
+                    return
+            raw_body = await _read_body(receive, rt.settings.max_body_bytes)
+            entry["request"]["body"] = _excerpt(raw_body)
+            call = Call(
+                api=self.name,
+                op=op,
+                method=method,
+                path=path,
+                path_params=dict(raw_params),
+                query={},
+                headers=headers,
+                raw_query=raw_query,
+                raw_body=raw_body,
+                body=None,
+                request_id=request_id,
+                runtime=rt,
+                model=self.model,
+            )
+            if self.authenticate is not None:
+                call.principal = self.authenticate(call)
+            if self.rate_buckets is not None:
+                buckets = self.rate_buckets(call)
+                if buckets:
+                    decision: Decision = rt.limiter.check(buckets)
+                    extra_headers.update(decision.headers())
+                    if not decision.allowed:
+                        raise ApiError(
+                            429,
+                            f"rate limit exceeded; retry after {decision.retry_after} s",
+                            headers={"Retry-After": str(decision.retry_after)},
+                        )
+            violations = self._parse_and_validate(call, raw_params)
+            if violations:
+                entry["violations"] = [v.as_dict() for v in violations]
+                raise ApiError(400, "the request does not match the API specification", violations=violations)
+            result = self.handlers[op.operation_id](call)
+            if inspect.isawaitable(result):
+                result = await result
+            reply = result if isinstance(result, Reply) else Reply(body=result)
+        except ApiError as err:
+            if err.violations and "violations" not in entry:
+                entry["violations"] = [v.as_dict() for v in err.violations]
+            reply = Reply(body=self.render_error(err), status=err.status, headers=dict(err.headers))
+            entry["error"] = err.detailed_message()
+        except Exception as exc:  # a bug in the fake: say so in the API's shape, never crash
+            import logging
+
+            logging.getLogger("mockserver").exception("handler failed")
+            err = ApiError(500, f"internal error in the fake: {type(exc).__name__}: {exc}")
+            reply = Reply(body=self.render_error(err), status=500)
+            entry["error"] = err.message
+        finally:
+            if call is not None and call.debug:
+                entry["debug"] = call.debug
+
+        body = reply.content if reply.content is not None else (b"" if reply.body is None and reply.status == 204 else dumps(reply.body))
+        if op is not None:
+            problems = self._check_response(op, reply)
+            if problems:
+                entry["response_violations"] = [v.as_dict() for v in problems]
+                if rt.settings.strict:
+                    err = ApiError(
+                        500,
+                        "the fake produced a response that breaks its own specification",
+                        violations=problems,
+                    )
+                    reply = Reply(body=self.render_error(err), status=500)
+                    body = dumps(reply.body)
+        out_headers = {**extra_headers, **reply.headers, "X-Request-ID": request_id}
+        if reply.status != 204:
+            out_headers["Content-Type"] = reply.media_type
+        rt.store.flush()
+        entry["status"] = reply.status
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        entry["response"] = {"headers": out_headers, "body": _excerpt(body)}
+        rt.journal.record(entry)
+        await _send(send, reply.status, out_headers, body)
+
+    def _error_bytes(self, status: int, message: str) -> bytes:
+        return dumps(self.render_error(ApiError(status, message)))
+
+    def _parse_and_validate(self, call: Call, raw_params: dict[str, str]) -> list[Violation]:
+        op = call.op
+        violations: list[Violation] = []
+        query = QueryParams(call.raw_query)
+        for param in op.parameters:
+            raw: str | list[str] | None
+            if param.location == "path":
+                raw = raw_params.get(param.name)
+            elif param.location == "query":
+                values = query.getlist(param.name)
+                raw = values if (values and param.is_array) else (values[-1] if values else None)
+            elif param.location == "header":
+                raw = call.headers.get(param.name)
+            else:
+                continue
+            where = f"{param.location}.{param.name}"
+            if raw is None:
+                if param.required:
+                    violations.append(Violation(where, "required parameter is missing"))
+                continue
+            value = param.coerce(raw)
+            violations.extend(param.schema.errors(value, where))
+            if param.location == "path":
+                call.path_params[param.name] = value
+            elif param.location == "query":
+                call.query[param.name] = value
+        if op.takes_body:
+            violations.extend(self._parse_body(call))
+        return violations
+
+    def _parse_body(self, call: Call) -> list[Violation]:
+        op = call.op
+        if not call.raw_body.strip():
+            if op.body_required:
+                return [Violation("body", "a request body is required")]
+            return []
+        ctype = (call.headers.get("content-type") or "").split(";")[0].strip().lower()
+        schema = op.body_schemas.get(ctype)
+        if schema is None:
+            json_schema = op.body_schemas.get(JSON)
+            if json_schema is not None and (ctype in ("", JSON) or ctype.endswith("+json")):
+                schema = json_schema
+            else:
+                return [Violation("header.Content-Type", f"expected one of {sorted(op.body_schemas)}, got {ctype or 'nothing'}")]
+        try:
+            call.body = json.loads(call.raw_body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [Violation("body", f"malformed JSON: {exc}")]
+        return schema.errors(call.body, "body")
+
+    def _check_response(self, op: Operation, reply: Reply) -> list[Violation]:
+        spec_resp = op.response(reply.status)
+        if spec_resp is None:
+            return [Violation("response.status", f"status {reply.status} is not documented for {op.operation_id}")]
+        if reply.status == 204 or (reply.body is None and reply.content is None):
+            return []
+        if reply.media_type not in spec_resp.schemas:
+            if not spec_resp.schemas:
+                return [Violation("response.body", f"{op.operation_id} {reply.status} documents no body")]
+            return [Violation("response.content-type", f"{reply.media_type} is not documented for {op.operation_id} {reply.status}")]
+        schema = spec_resp.schemas[reply.media_type]
+        if schema is None or reply.content is not None:
+            return []
+        return schema.errors(reply.body, "response.body")
+
+
+class BodyTooLarge(ApiError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _excerpt(body: bytes, limit: int = 2000) -> str:
+    text = body[:limit].decode("utf-8", errors="replace")
+    return text + ("..." if len(body) > limit else "")
+
+
+async def _send(send: Callable, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    if status != 204:
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body if status != 204 else b""})

@@ -1,0 +1,53 @@
+"""Errors a handler, auth or validation can raise; each API renders them in its own shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from .spec import Violation
+
+
+class ApiError(Exception):
+    """An answer other than success. `violations` lists every problem found, not just the first."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        violations: list[Violation] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.violations = violations or []
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    @property
+    def reason(self) -> str:
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Error"
+
+    def detailed_message(self) -> str:
+        """The message followed by every violation, for shapes that carry a single string."""
+        if not self.violations:
+            return self.message
+        return self.message + ": " + "; ".join(str(v) for v in self.violations)
+
+
+ErrorRenderer = Callable[[ApiError], Any]
+
+
+def bad_request(message: str, violations: list[Violation] | None = None) -> ApiError:
+    return ApiError(400, message, violations=violations)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)

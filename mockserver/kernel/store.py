@@ -1,0 +1,180 @@
+"""All state lives here: named tables of JSON-able records, optionally backed by SQLite.
+
+One mechanism serves reset, snapshot/restore and persistence: every model keeps its state
+in `Table`s (plain dicts of JSON values keyed by string), every write goes through `put` or
+`delete`, and the store knows which rows changed. With a database path, `flush()` writes
+the changed rows in one transaction; the API mounts flush before a response leaves, so
+whatever a client was told succeeded is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_DELETED = object()
+
+
+class Table:
+    """An insertion-ordered dict of records whose writes are tracked."""
+
+    def __init__(self, name: str, store: Store) -> None:
+        self.name = name
+        self._rows: dict[str, Any] = {}
+        self._store = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._rows.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._rows[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def keys(self):  # noqa: ANN201 - dict view
+        return self._rows.keys()
+
+    def values(self):  # noqa: ANN201
+        return self._rows.values()
+
+    def items(self):  # noqa: ANN201
+        return self._rows.items()
+
+    def put(self, key: str, value: Any) -> Any:
+        self._rows[key] = value
+        self._store._mark(self.name, key)
+        return value
+
+    def delete(self, key: str) -> Any:
+        value = self._rows.pop(key, None)
+        if value is not None:
+            self._store._mark(self.name, key)
+        return value
+
+    def clear(self) -> None:
+        for key in list(self._rows):
+            self._store._mark(self.name, key)
+        self._rows.clear()
+
+    def _load(self, key: str, value: Any) -> None:
+        self._rows[key] = value
+
+
+class Store:
+    """The registry of tables, with dirty tracking and optional SQLite persistence."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._tables: dict[str, Table] = {}
+        self._dirty: dict[tuple[str, str], None] = {}
+        self._lock = threading.Lock()
+        self.path = Path(path) if path else None
+        self._db: sqlite3.Connection | None = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS records (tbl TEXT NOT NULL, key TEXT NOT NULL, "
+                "value TEXT NOT NULL, PRIMARY KEY (tbl, key))"
+            )
+
+    # -- tables -------------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = Table(name, self)
+        return table
+
+    def tables(self, prefix: str = "") -> list[Table]:
+        return [t for n, t in self._tables.items() if n.startswith(prefix)]
+
+    def _mark(self, table: str, key: str) -> None:
+        if self._db is not None:
+            self._dirty[(table, key)] = None
+
+    # -- whole-state operations ---------------------------------------------------------
+    def clear(self, prefix: str = "") -> None:
+        for table in self.tables(prefix):
+            table.clear()
+
+    def snapshot(self, prefix: str = "") -> dict[str, dict[str, Any]]:
+        return {t.name: dict(t.items()) for t in self.tables(prefix)}
+
+    def restore(self, data: dict[str, dict[str, Any]], prefix: str = "") -> None:
+        """Replace every table under `prefix` with `data` (tables absent from data end empty)."""
+        self.clear(prefix)
+        for name, rows in data.items():
+            if not name.startswith(prefix):
+                continue
+            table = self.table(name)
+            for key, value in rows.items():
+                table.put(str(key), value)
+
+    # -- persistence --------------------------------------------------------------------
+    @property
+    def persistent(self) -> bool:
+        return self._db is not None
+
+    def has_saved_state(self) -> bool:
+        if self._db is None:
+            return False
+        return self._db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is not None
+
+    def load(self) -> bool:
+        """Read every saved row into memory. Returns False when the database is empty."""
+        if self._db is None:
+            return False
+        rows = self._db.execute("SELECT tbl, key, value FROM records ORDER BY rowid").fetchall()
+        for tbl, key, value in rows:
+            self.table(tbl)._load(key, json.loads(value))
+        self._dirty.clear()
+        return bool(rows)
+
+    def flush(self) -> int:
+        """Write changed rows to SQLite in one transaction; returns how many."""
+        if self._db is None or not self._dirty:
+            return 0
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+            upserts, deletes = [], []
+            for tbl, key in dirty:
+                value = self._tables[tbl].get(key, _DELETED)
+                if value is _DELETED:
+                    deletes.append((tbl, key))
+                else:
+                    upserts.append((tbl, key, json.dumps(value, separators=(",", ":"))))
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                if deletes:
+                    db.executemany("DELETE FROM records WHERE tbl = ? AND key = ?", deletes)
+                if upserts:
+                    db.executemany(
+                        "INSERT INTO records (tbl, key, value) VALUES (?, ?, ?) "
+                        "ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value",
+                        upserts,
+                    )
+                db.execute("COMMIT")
+            except Exception:
+                db.execute("ROLLBACK")
+                self._dirty.update(dirty)
+                raise
+            return len(dirty)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self.flush()
+            self._db.close()
+            self._db = None

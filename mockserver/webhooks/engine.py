@@ -1,0 +1,557 @@
+"""The one webhook delivery engine: a durable outbox, per-API retry policies, an attempt log.
+
+A small Svix on the mock clock. `enqueue` writes a message record to the store table
+`webhooks.messages` and schedules its first attempt on `Timers` at the current clock time;
+each attempt is a real HTTP POST (httpx) whose outcome is appended to the record, and a
+failed attempt schedules the next one at `attempt.at + policy.delays[k]`, so under a frozen
+clock `await timers.advance(10800)` plays three hours of retries at once, in order, with
+exact times.
+
+Records are immutable values: every change builds a new dict and goes through
+`table.put`, so snapshots, restore and SQLite persistence see every state change, and a
+record a caller holds never changes under it. Timers are not persisted:
+`reschedule_from_state()` re-creates them from the stored `next_attempt_at` after a restart
+or a state restore.
+
+States: `pending` (not attempted in the current cycle), `sent` (a 2xx), `failed` (the last
+attempt failed and a retry is scheduled), `canceled` (gave up, a 4xx under a cancel-on-4xx
+policy, or canceled by hand).
+
+A message record:
+
+    {"id", "api", "endpoint_id", "url", "event_type", "body", "headers", "state",
+     "created_at", "next_attempt_at", "attempts": [attempt, ...], "last_error", "meta"}
+
+An attempt:
+
+    {"number" (1-based within its cycle; `resend` starts a new cycle), "at" (clock time the
+     attempt started), "status" (int | None), "latency_ms" (real wall time),
+     "response_excerpt" (first 500 chars), "error" (None or a readable reason),
+     "error_message" (only under store_error_body policies: the receiver's {"error": ...})}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import inspect
+import itertools
+import json
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import httpx
+
+from mockserver.kernel.clock import Clock, Timers
+from mockserver.kernel.ids import Ids
+from mockserver.kernel.store import Store
+
+from .policies import RetryPolicy
+
+log = logging.getLogger("mockserver.webhooks")
+
+MESSAGES_TABLE = "webhooks.messages"
+STATES = ("pending", "sent", "failed", "canceled")
+ACTIVE_STATES = frozenset({"pending", "failed"})
+RESPONSE_EXCERPT_CHARS = 500
+MAX_READ_BYTES = 64 * 1024
+DEFAULT_USER_AGENT = "mockserver-webhooks/0.1"
+
+Listener = Callable[[dict[str, Any]], Awaitable[Any] | Any]
+
+
+class WebhookEngine:
+    def __init__(
+        self,
+        clock: Clock,
+        timers: Timers,
+        store: Store,
+        ids: Ids,
+        policies: dict[str, RetryPolicy],
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_in_flight: int = 64,
+    ) -> None:
+        self.clock = clock
+        self.timers = timers
+        self.store = store
+        self.ids = ids
+        self.policies = dict(policies)
+        self._transport = transport
+        self._max_in_flight = max_in_flight
+        self._table = store.table(MESSAGES_TABLE)
+        self._client: httpx.AsyncClient | None = None
+        self._stopped = False
+        self._sem = asyncio.Semaphore(max_in_flight)
+        self._timer_of: dict[str, Any] = {}  # message id -> its scheduled Timers entry
+        self._gen_of: dict[str, int] = {}  # message id -> generation of its current schedule
+        self._gens = itertools.count(1)
+        self._payloads: dict[str, bytes] = {}  # message id -> the bytes sent on every attempt
+        self._listeners: list[Listener] = []
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the HTTP client (one for every delivery; no proxies from the environment)."""
+        self._stopped = False
+        if self._client is None:
+            self._client = self._new_client()
+
+    async def stop(self) -> None:
+        """Close the HTTP client. Attempts still in flight are not recorded: their messages
+        keep their state and are attempted again after `reschedule_from_state()`."""
+        self._stopped = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        transport = self._transport
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=self._max_in_flight,
+                    max_keepalive_connections=self._max_in_flight,
+                ),
+            )
+        return httpx.AsyncClient(
+            transport=transport,
+            trust_env=False,
+            headers={"User-Agent": DEFAULT_USER_AGENT},
+        )
+
+    # -- writing ------------------------------------------------------------------------
+    def enqueue(
+        self,
+        api: str,
+        endpoint_id: str,
+        url: str,
+        body: dict | list,
+        headers: dict[str, str],
+        *,
+        event_type: str,
+        message_id: str | None = None,
+        meta: dict | None = None,
+    ) -> dict[str, Any]:
+        """Store a message and schedule its first attempt now. Returns the record.
+
+        An existing `message_id` is idempotent: the stored record is returned unchanged.
+        A body that is not JSON-serialisable raises TypeError here, not at delivery."""
+        if api not in self.policies:
+            raise ValueError(f"no webhook retry policy for api {api!r}")
+        if message_id is not None and message_id in self._table:
+            return self._table[message_id]
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        meta_copy = json.loads(json.dumps(meta)) if meta else {}
+        mid = message_id or self.ids.uuid("webhook_message")
+        now = self.clock.now()
+        record = {
+            "id": mid,
+            "api": api,
+            "endpoint_id": endpoint_id,
+            "url": url,
+            "event_type": event_type,
+            "body": json.loads(payload),
+            "headers": {str(k): str(v) for k, v in headers.items()},
+            "state": "pending",
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": [],
+            "last_error": None,
+            "meta": meta_copy,
+        }
+        self._table.put(mid, record)
+        self._payloads[mid] = payload
+        self._schedule(mid, now)
+        return record
+
+    def resend(self, message_id: str) -> dict[str, Any]:
+        """Start a new attempt cycle now, whatever the state (attempts are kept)."""
+        msg = self._table.get(message_id)
+        if msg is None:
+            raise KeyError(message_id)
+        now = self.clock.now()
+        record = {**msg, "state": "pending", "next_attempt_at": now, "last_error": None}
+        self._table.put(message_id, record)
+        self._schedule(message_id, now)
+        return record
+
+    def cancel(self, message_id: str, reason: str = "canceled by request") -> dict[str, Any]:
+        """Stop retrying a pending or failed message (a deleted endpoint, a control-plane call)."""
+        msg = self._table.get(message_id)
+        if msg is None:
+            raise KeyError(message_id)
+        if msg["state"] not in ACTIVE_STATES:
+            return msg
+        self._unschedule(message_id)
+        record = {**msg, "state": "canceled", "next_attempt_at": None, "last_error": reason}
+        self._table.put(message_id, record)
+        return record
+
+    def clear(self, api: str | None = None, endpoint_id: str | None = None) -> int:
+        """Drop messages (all, one API's, or one endpoint's) and their timers. Returns how many."""
+        dropped = 0
+        for mid, msg in list(self._table.items()):
+            if api is not None and msg.get("api") != api:
+                continue
+            if endpoint_id is not None and msg.get("endpoint_id") != endpoint_id:
+                continue
+            self._unschedule(mid)
+            self._payloads.pop(mid, None)
+            self._table.delete(mid)
+            dropped += 1
+        return dropped
+
+    def reschedule_from_state(self) -> int:
+        """Forget every timer and re-create one for each pending/failed message at its stored
+        `next_attempt_at` (now when missing; overdue ones fire at the next run). Call after
+        loading saved state and after any restore. Returns how many were scheduled."""
+        for timer in self._timer_of.values():
+            timer.cancel()
+        self._timer_of.clear()
+        self._gen_of.clear()
+        self._payloads.clear()
+        now = self.clock.now()
+        scheduled = 0
+        for mid, msg in list(self._table.items()):
+            if msg.get("state") not in ACTIVE_STATES:
+                continue
+            when = msg.get("next_attempt_at")
+            self._schedule(mid, now if when is None else float(when))
+            scheduled += 1
+        return scheduled
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, message_id: str) -> dict[str, Any] | None:
+        """The stored record (an immutable value: do not mutate it)."""
+        return self._table.get(message_id)
+
+    def messages(
+        self,
+        api: str | None = None,
+        endpoint_id: str | None = None,
+        state: str | None = None,
+        event_type: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Matching records, newest first (creation time, then insertion order)."""
+        rows = [
+            m
+            for m in reversed(list(self._table.values()))
+            if (api is None or m.get("api") == api)
+            and (endpoint_id is None or m.get("endpoint_id") == endpoint_id)
+            and (state is None or m.get("state") == state)
+            and (event_type is None or m.get("event_type") == event_type)
+        ]
+        rows.sort(key=lambda m: m.get("created_at") or 0.0, reverse=True)  # stable: ties stay newest first
+        return rows if limit is None else rows[: max(0, limit)]
+
+    def stats(
+        self,
+        api: str,
+        endpoint_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> dict[str, int]:
+        """Real counts. With since/until (clock seconds, half-open), messages are counted by
+        creation time and attempts by their own `at`."""
+        out = {
+            "messages": 0, "sent": 0, "failed": 0, "canceled": 0, "pending": 0,
+            "attempts": 0, "successful_attempts": 0,
+        }  # fmt: skip
+        for m in self._table.values():
+            if m.get("api") != api or (endpoint_id is not None and m.get("endpoint_id") != endpoint_id):
+                continue
+            if _in_window(m.get("created_at"), since, until):
+                out["messages"] += 1
+                state = m.get("state")
+                if state in out:
+                    out[state] += 1
+            for attempt in m.get("attempts", ()):
+                if _in_window(attempt.get("at"), since, until):
+                    out["attempts"] += 1
+                    status = attempt.get("status")
+                    if status is not None and 200 <= status < 300:
+                        out["successful_attempts"] += 1
+        return out
+
+    # -- listeners ----------------------------------------------------------------------
+    def add_listener(self, callback: Listener) -> None:
+        """`callback(record)` (sync or async) after every recorded attempt."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Listener) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    # -- scheduling ---------------------------------------------------------------------
+    def _schedule(self, mid: str, when: float) -> None:
+        self._unschedule(mid)
+        gen = next(self._gens)
+        self._gen_of[mid] = gen
+        self._timer_of[mid] = self.timers.call_at(when, functools.partial(self._fire, mid, gen))
+
+    def _unschedule(self, mid: str) -> None:
+        timer = self._timer_of.pop(mid, None)
+        if timer is not None:
+            timer.cancel()
+        self._gen_of.pop(mid, None)
+
+    async def _fire(self, mid: str, gen: int) -> None:
+        if self._gen_of.get(mid) != gen:
+            return  # superseded by resend / cancel / clear / reschedule
+        self._timer_of.pop(mid, None)
+        msg = self._table.get(mid)
+        if msg is None or msg.get("state") not in ACTIVE_STATES:
+            return
+        try:
+            await self._attempt(mid, gen)
+        except Exception:  # never let one delivery break the timers; the message stays active
+            log.exception("webhook attempt for %s failed unexpectedly", mid)
+
+    # -- one attempt --------------------------------------------------------------------
+    async def _attempt(self, mid: str, gen: int) -> None:
+        async with self._sem:
+            msg = self._table.get(mid)
+            if msg is None or self._gen_of.get(mid) != gen or self._stopped:
+                return
+            policy = self.policies[msg["api"]]
+            previous = msg.get("attempts") or []
+            if msg["state"] == "pending" or not previous:
+                number = 1
+            else:
+                number = int(previous[-1].get("number", len(previous))) + 1
+            payload = self._payloads.get(mid)
+            if payload is None:
+                payload = self._payloads[mid] = json.dumps(msg["body"], separators=(",", ":")).encode()
+            headers = _request_headers(msg.get("headers") or {}, policy)
+            at = self.clock.now()
+            started = time.perf_counter()
+            status, text, error, error_message = await self._post(msg["url"], payload, headers, policy)
+            latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        if self._stopped:
+            return  # shutting down: the attempt is redone after restart (at-least-once)
+        attempt: dict[str, Any] = {
+            "number": number,
+            "at": at,
+            "status": status,
+            "latency_ms": latency_ms,
+            "response_excerpt": text[:RESPONSE_EXCERPT_CHARS],
+            "error": error,
+        }
+        if policy.store_error_body:
+            attempt["error_message"] = error_message
+        record = self._record(mid, gen, attempt, policy)
+        if record is not None:
+            await self._notify(record)
+
+    def _record(self, mid: str, gen: int, attempt: dict[str, Any], policy: RetryPolicy) -> dict | None:
+        msg = self._table.get(mid)
+        if msg is None:
+            return None  # cleared while in flight
+        record = {**msg, "attempts": [*msg.get("attempts", ()), attempt]}
+        if self._gen_of.get(mid) != gen:
+            # Resent or rescheduled while in flight: keep the attempt (it happened), leave the
+            # state to the newer cycle.
+            self._table.put(mid, record)
+            return record
+        self._timer_of.pop(mid, None)
+        self._gen_of.pop(mid, None)
+        status = attempt["status"]
+        if status is not None and 200 <= status < 300:
+            record.update(state="sent", next_attempt_at=None, last_error=None)
+        elif policy.cancel_on_4xx and status is not None and 400 <= status < 500:
+            record.update(
+                state="canceled",
+                next_attempt_at=None,
+                last_error=f"{attempt['error']} (a 4xx answer cancels delivery)",
+            )
+        elif attempt["number"] <= len(policy.delays):
+            when = attempt["at"] + float(policy.delays[attempt["number"] - 1])
+            record.update(state="failed", next_attempt_at=when, last_error=attempt["error"])
+        else:
+            record.update(
+                state="canceled",
+                next_attempt_at=None,
+                last_error=f"{attempt['error']} (gave up after {attempt['number']} attempts)",
+            )
+        if record["state"] != "failed":
+            self._payloads.pop(mid, None)
+        self._table.put(mid, record)
+        if record["state"] == "failed":
+            self._schedule(mid, record["next_attempt_at"])
+        return record
+
+    async def _notify(self, record: dict[str, Any]) -> None:
+        for callback in list(self._listeners):
+            try:
+                result = callback(record)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("webhook listener failed")
+
+    async def _post(
+        self, url: str, payload: bytes, headers: dict[str, str], policy: RetryPolicy
+    ) -> tuple[int | None, str, str | None, str | None]:
+        """POST once. Returns (status, response text, error reason, receiver error message);
+        every failure becomes a reason, nothing escapes."""
+        if self._client is None:
+            self._client = self._new_client()
+        client = self._client
+        status: int | None = None
+        text = ""
+        error_message: str | None = None
+        try:
+            async with asyncio.timeout(policy.timeout):
+                async with client.stream(
+                    "POST",
+                    url,
+                    content=payload,
+                    headers=headers,
+                    timeout=policy.timeout,
+                    follow_redirects=policy.follow_redirects,
+                ) as response:
+                    status = response.status_code
+                    raw = await _read_capped(response)
+                    text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
+        except (TimeoutError, httpx.TimeoutException):
+            return status, text, f"timeout after {policy.timeout:g}s", None
+        except httpx.TooManyRedirects:
+            return status, text, "too many redirects", None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            return None, "", f"invalid URL: {exc}", None
+        except httpx.ConnectError as exc:
+            return None, "", _connect_reason(exc), None
+        except httpx.RemoteProtocolError as exc:
+            return status, text, _protocol_reason(exc, status), None
+        except (httpx.ReadError, httpx.WriteError, httpx.NetworkError) as exc:
+            return status, text, _network_reason(exc), None
+        except httpx.HTTPError as exc:
+            return status, text, f"request failed: {_describe(exc)}", None
+        except (OSError, ssl.SSLError) as exc:
+            return status, text, _network_reason(exc), None
+        except Exception as exc:  # a transport bug must not kill the engine
+            return status, text, f"delivery error: {_describe(exc)}", None
+
+        if 200 <= status < 300:
+            return status, text, None, None
+        if 300 <= status < 400 and "location" in response.headers:
+            error = f"redirect to {response.headers['location']} not followed"
+        else:
+            error = f"HTTP {status}"
+        if policy.store_error_body and status >= 400:
+            error_message = _error_message(response.headers.get("content-type", ""), text, policy)
+        return status, text, error, error_message
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _in_window(value: float | None, since: float | None, until: float | None) -> bool:
+    if since is None and until is None:
+        return True
+    if value is None:
+        return False
+    return (since is None or value >= since) and (until is None or value < until)
+
+
+def _request_headers(stored: dict[str, str], policy: RetryPolicy) -> dict[str, str]:
+    headers = dict(stored)
+    names = {k.lower() for k in headers}
+    if "content-type" not in names:
+        headers["Content-Type"] = "application/json"
+    if "user-agent" not in names and policy.user_agent:
+        headers["User-Agent"] = policy.user_agent
+    return headers
+
+
+async def _read_capped(response: httpx.Response, cap: int = MAX_READ_BYTES) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= cap:
+            break
+    return b"".join(chunks)[:cap]
+
+
+def _error_message(content_type: str, text: str, policy: RetryPolicy) -> str | None:
+    if "json" not in content_type.lower():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "error" not in data or data["error"] is None:
+        return None
+    value = data["error"]
+    message = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return message[: policy.error_excerpt_limit]
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for nxt in (current.__cause__, current.__context__):
+            if nxt is not None:
+                stack.append(nxt)
+        stack.extend(getattr(current, "exceptions", ()))  # ExceptionGroup from happy eyeballs
+
+
+def _has_errno(exc: BaseException, *codes: int) -> bool:
+    return any(isinstance(e, OSError) and e.errno in codes for e in _causes(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _connect_reason(exc: BaseException) -> str:
+    text = " ".join(str(e) for e in _causes(exc)).lower()
+    if any(isinstance(e, ConnectionRefusedError) for e in _causes(exc)) or _has_errno(
+        exc, errno.ECONNREFUSED
+    ) or "refused" in text:
+        return "connection refused"
+    if any(isinstance(e, socket.gaierror) for e in _causes(exc)) or "name or service not known" in text:
+        return "could not resolve host"
+    if _has_errno(exc, errno.ENETUNREACH, errno.EHOSTUNREACH) or "unreachable" in text:
+        return "host unreachable"
+    if any(isinstance(e, ssl.SSLError) for e in _causes(exc)) or "ssl" in text:
+        return f"TLS error: {_describe(exc)}"
+    if "all connection attempts failed" in text:
+        return "connection refused"
+    return f"connection failed: {_describe(exc)}"
+
+
+def _network_reason(exc: BaseException) -> str:
+    text = " ".join(str(e) for e in _causes(exc)).lower()
+    if any(isinstance(e, ConnectionResetError) for e in _causes(exc)) or _has_errno(
+        exc, errno.ECONNRESET, errno.EPIPE
+    ) or "reset" in text:
+        return "connection reset"
+    if any(isinstance(e, ssl.SSLError) for e in _causes(exc)):
+        return f"TLS error: {_describe(exc)}"
+    return f"network error: {_describe(exc)}"
+
+
+def _protocol_reason(exc: BaseException, status: int | None) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "reset" in lowered or _has_errno(exc, errno.ECONNRESET):
+        return "connection reset"
+    if "disconnected without sending a response" in lowered:
+        return "connection closed without a response"
+    if status is not None:
+        return f"connection closed mid-response (HTTP {status}): {text}"
+    return f"invalid HTTP response: {text}"
