@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -10,10 +11,11 @@ from starlette.routing import Mount
 
 from .apis import REGISTRY
 from .control.routes import control_app
+from .kernel.ids import Ids
 from .kernel.runtime import Runtime
 from .scenarios import load_scenario
 from .settings import Settings
-from .webhooks import WebhookEngine, policies
+from .webhooks import DEFAULT_POLICIES, WebhookEngine
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -24,8 +26,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         runtime.clock,
         runtime.timers,
         runtime.store,
-        policies=policies.defaults(timeout=settings.webhook_timeout),
-        seed=settings.seed,
+        Ids(settings.seed, runtime.store, "webhooks"),
+        {name: policy.with_(timeout=settings.webhook_timeout) for name, policy in DEFAULT_POLICIES.items()},
     )
     mounts = []
     for api in REGISTRY:
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.loop = asyncio.get_running_loop()
         await runtime.webhooks.start()
         runtime.timers.start()
         try:

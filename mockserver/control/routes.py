@@ -4,7 +4,6 @@ webhook deliveries, and each API's world simulation (`/_mock/<api>/...`)."""
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,25 +14,7 @@ from starlette.routing import Mount, Route
 from ..apis import REGISTRY
 from ..kernel.faults import FaultError
 from ..kernel.runtime import Runtime
-
-
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-async def json_body(request: Request, *, required: bool = True) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        if required:
-            raise ControlError(400, "a JSON body is required")
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise ControlError(400, f"malformed JSON: {exc}") from exc
+from .common import ControlError, json_body
 
 
 def credentials(runtime: Runtime) -> dict[str, Any]:

@@ -6,6 +6,7 @@ reset, snapshot/restore and start-up walk one list instead of knowing every API.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import uuid
@@ -45,6 +46,7 @@ class Runtime:
         self.faults = FaultRegistry(settings.seed)
         self.backends: dict[str, Backend] = {}
         self.webhooks: WebhookEngine | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
@@ -70,7 +72,8 @@ class Runtime:
         for name in names:
             if name not in self.backends:
                 raise KeyError(name)
-        self.timers.clear() if api is None else None
+        if api is None:
+            self.timers.clear()  # one API's reset leaves others' timers; stale ones find nothing to do
         for name in names:
             self.store.clear(f"{name}.")
             if self.webhooks is not None:

@@ -44,6 +44,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -76,6 +77,7 @@ class WebhookEngine:
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         max_in_flight: int = 64,
+        per_origin_in_flight: int = 8,
     ) -> None:
         self.clock = clock
         self.timers = timers
@@ -87,7 +89,9 @@ class WebhookEngine:
         self._table = store.table(MESSAGES_TABLE)
         self._client: httpx.AsyncClient | None = None
         self._stopped = False
+        self._per_origin = max(1, min(per_origin_in_flight, max_in_flight))
         self._sem = asyncio.Semaphore(max_in_flight)
+        self._origin_sems: dict[str, list[Any]] = {}  # origin -> [Semaphore, users]
         self._timer_of: dict[str, Any] = {}  # message id -> its scheduled Timers entry
         self._gen_of: dict[str, int] = {}  # message id -> generation of its current schedule
         self._gens = itertools.count(1)
@@ -315,39 +319,59 @@ class WebhookEngine:
 
     # -- one attempt --------------------------------------------------------------------
     async def _attempt(self, mid: str, gen: int) -> None:
-        async with self._sem:
-            msg = self._table.get(mid)
-            if msg is None or self._gen_of.get(mid) != gen or self._stopped:
-                return
-            policy = self.policies[msg["api"]]
-            previous = msg.get("attempts") or []
-            if msg["state"] == "pending" or not previous:
-                number = 1
-            else:
-                number = int(previous[-1].get("number", len(previous))) + 1
-            payload = self._payloads.get(mid)
-            if payload is None:
-                payload = self._payloads[mid] = json.dumps(msg["body"], separators=(",", ":")).encode()
-            headers = _request_headers(msg.get("headers") or {}, policy)
-            at = self.clock.now()
-            started = time.perf_counter()
-            status, text, error, error_message = await self._post(msg["url"], payload, headers, policy)
-            latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
-        if self._stopped:
-            return  # shutting down: the attempt is redone after restart (at-least-once)
+        msg = self._table.get(mid)
+        if msg is None:
+            return
+        # Per-origin slot first, then a global one: messages queued for a slow or dead
+        # receiver wait on their own origin and never hold the slots other receivers need.
+        origin = _origin(msg["url"])
+        entry = self._origin_sems.get(origin)
+        if entry is None:
+            entry = self._origin_sems[origin] = [asyncio.Semaphore(self._per_origin), 0]
+        entry[1] += 1
+        try:
+            async with entry[0], self._sem:
+                sent = await self._send(mid, gen)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._origin_sems.get(origin) is entry:
+                del self._origin_sems[origin]
+        if sent is None or self._stopped:
+            return  # superseded, or shutting down: redone after restart (at-least-once)
+        attempt, policy = sent
+        record = self._record(mid, gen, attempt, policy)
+        if record is not None:
+            await self._notify(record)
+
+    async def _send(self, mid: str, gen: int) -> tuple[dict[str, Any], RetryPolicy] | None:
+        """One POST for the message's current cycle; the attempt entry, not yet recorded."""
+        msg = self._table.get(mid)
+        if msg is None or self._gen_of.get(mid) != gen or self._stopped:
+            return None
+        policy = self.policies[msg["api"]]
+        previous = msg.get("attempts") or []
+        if msg["state"] == "pending" or not previous:
+            number = 1
+        else:
+            number = int(previous[-1].get("number", len(previous))) + 1
+        payload = self._payloads.get(mid)
+        if payload is None:
+            payload = self._payloads[mid] = json.dumps(msg["body"], separators=(",", ":")).encode()
+        headers = _request_headers(msg.get("headers") or {}, policy)
+        at = self.clock.now()
+        started = time.perf_counter()
+        status, text, error, error_message = await self._post(msg["url"], payload, headers, policy)
         attempt: dict[str, Any] = {
             "number": number,
             "at": at,
             "status": status,
-            "latency_ms": latency_ms,
+            "latency_ms": round((time.perf_counter() - started) * 1000.0, 3),
             "response_excerpt": text[:RESPONSE_EXCERPT_CHARS],
             "error": error,
         }
         if policy.store_error_body:
             attempt["error_message"] = error_message
-        record = self._record(mid, gen, attempt, policy)
-        if record is not None:
-            await self._notify(record)
+        return attempt, policy
 
     def _record(self, mid: str, gen: int, attempt: dict[str, Any], policy: RetryPolicy) -> dict | None:
         msg = self._table.get(mid)
@@ -450,6 +474,11 @@ class WebhookEngine:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else url
+
+
 def _in_window(value: float | None, since: float | None, until: float | None) -> bool:
     if since is None and until is None:
         return True
@@ -519,9 +548,11 @@ def _describe(exc: BaseException) -> str:
 
 def _connect_reason(exc: BaseException) -> str:
     text = " ".join(str(e) for e in _causes(exc)).lower()
-    if any(isinstance(e, ConnectionRefusedError) for e in _causes(exc)) or _has_errno(
-        exc, errno.ECONNREFUSED
-    ) or "refused" in text:
+    if (
+        any(isinstance(e, ConnectionRefusedError) for e in _causes(exc))
+        or _has_errno(exc, errno.ECONNREFUSED)
+        or "refused" in text
+    ):
         return "connection refused"
     if any(isinstance(e, socket.gaierror) for e in _causes(exc)) or "name or service not known" in text:
         return "could not resolve host"
@@ -536,9 +567,11 @@ def _connect_reason(exc: BaseException) -> str:
 
 def _network_reason(exc: BaseException) -> str:
     text = " ".join(str(e) for e in _causes(exc)).lower()
-    if any(isinstance(e, ConnectionResetError) for e in _causes(exc)) or _has_errno(
-        exc, errno.ECONNRESET, errno.EPIPE
-    ) or "reset" in text:
+    if (
+        any(isinstance(e, ConnectionResetError) for e in _causes(exc))
+        or _has_errno(exc, errno.ECONNRESET, errno.EPIPE)
+        or "reset" in text
+    ):
         return "connection reset"
     if any(isinstance(e, ssl.SSLError) for e in _causes(exc)):
         return f"TLS error: {_describe(exc)}"

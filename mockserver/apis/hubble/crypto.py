@@ -158,7 +158,12 @@ def period_exponent_of(eid_rotation: dict[str, Any] | None) -> int:
         seconds = rot.get("period_in_seconds")
         if seconds is None:
             return DEFAULT_EAX_PERIOD_EXPONENT
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0 or seconds & (seconds - 1):
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int)
+            or seconds <= 0
+            or seconds & (seconds - 1)
+        ):
             raise ValueError(f"period_in_seconds must be a power of two, got {seconds!r}")
         exp = seconds.bit_length() - 1
     if isinstance(exp, bool) or not isinstance(exp, int) or not 0 <= exp <= MAX_PERIOD_EXPONENT:
