@@ -88,6 +88,4 @@ def _convert(raw: str, type_name: Any) -> Any:
         return int(raw)
     if t.startswith("float"):
         return float(raw)
-    if raw.lower() in ("none", "empty") and "None" in t and "scenario" in t:
-        return None
     return raw

@@ -9,6 +9,10 @@ from typing import Any
 from .spec import Violation
 
 
+# Phrases that differ between Python versions, pinned to the names the APIs use.
+_REASONS = {413: "Payload Too Large", 422: "Unprocessable Entity"}
+
+
 class ApiError(Exception):
     """An answer other than success. `violations` lists every problem found, not just the first."""
 
@@ -30,6 +34,8 @@ class ApiError(Exception):
 
     @property
     def reason(self) -> str:
+        if self.status in _REASONS:
+            return _REASONS[self.status]
         try:
             return HTTPStatus(self.status).phrase
         except ValueError:
