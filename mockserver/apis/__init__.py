@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import hubble
+from . import bumblebee, hubble, hubby
 
-REGISTRY: list[ModuleType] = [hubble]
+REGISTRY: list[ModuleType] = [hubble, hubby, bumblebee]

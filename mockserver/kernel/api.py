@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers, QueryParams
 
 from .errors import ApiError, ErrorRenderer
+from .faults import FaultDisconnect
 from .ratelimit import Decision
 from .spec import NoRoute, Operation, Spec, Violation, dumps
 
@@ -141,11 +142,14 @@ class ApiMount:
             fault = rt.faults.match(self.name, op.operation_id, method, path, headers)
             if fault is not None:
                 entry["fault"] = fault.describe()
-                if await fault.apply(receive, send, self._error_bytes):
+                if fault.finishes:
                     entry["status"] = fault.status
-                    rt.journal.record(entry)
+                    rt.journal.record(entry)  # before the client can see the outcome
+                    await fault.apply(receive, send, self._error_bytes)
                     return
-            raw_body = await _read_body(receive, rt.settings.max_body_bytes)
+                await fault.apply(receive, send, self._error_bytes)
+            # an operation that takes no body ignores one (drained, not kept: no size limit applies)
+            raw_body = await _read_body(receive, rt.settings.max_body_bytes if op.takes_body else None)
             entry["request"]["body"] = _excerpt(raw_body)
             call = Call(
                 api=self.name,
@@ -188,6 +192,8 @@ class ApiMount:
                 entry["violations"] = [v.as_dict() for v in err.violations]
             reply = Reply(body=self.render_error(err), status=err.status, headers=dict(err.headers))
             entry["error"] = err.detailed_message()
+        except FaultDisconnect:
+            raise  # a connection fault where the server offers no socket: the client sees an error
         except Exception as exc:  # a bug in the fake: say so in the API's shape, never crash
             import logging
 
@@ -296,7 +302,7 @@ class BodyTooLarge(ApiError):
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
-async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int) -> bytes:
+async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) -> bytes:
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -306,10 +312,12 @@ async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int) -> byte
             break
         chunk = message.get("body", b"")
         size += len(chunk)
+        more = message.get("more_body", False)
+        if limit is None:
+            continue
         if size > limit:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
-        more = message.get("more_body", False)
     return b"".join(chunks)
 
 
