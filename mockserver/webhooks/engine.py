@@ -28,6 +28,17 @@ An attempt:
      attempt started), "status" (int | None), "latency_ms" (real wall time),
      "response_excerpt" (first 500 chars), "error" (None or a readable reason),
      "error_message" (only under store_error_body policies: the receiver's {"error": ...})}
+
+Wiring (app lifespan): build Store (and `store.load()` with --state), Clock, Timers, Ids,
+then the engine; on startup `engine.reschedule_from_state()`, `timers.start()`,
+`await engine.start()`; on shutdown `await timers.stop()`, `await engine.stop()` (it
+flushes), `store.close()`. After `PUT /_mock/state` (store.restore) call
+`reschedule_from_state()` again; on reset call `engine.clear(api)`.
+
+Concurrency: at most `max_in_flight` requests at once (64) and `per_origin_in_flight` (8)
+per receiver origin, taken in that order, so a hung receiver with a backlog holds only its
+own origin's slots. Each origin gets its own small httpx connection pool behind the one
+client.
 """
 
 from __future__ import annotations
@@ -78,6 +89,7 @@ class WebhookEngine:
         *,
         max_in_flight: int = 64,
         per_origin_in_flight: int = 8,
+        flush_interval: float | None = 0.25,
     ) -> None:
         self.clock = clock
         self.timers = timers
@@ -95,8 +107,12 @@ class WebhookEngine:
         self._timer_of: dict[str, Any] = {}  # message id -> its scheduled Timers entry
         self._gen_of: dict[str, int] = {}  # message id -> generation of its current schedule
         self._gens = itertools.count(1)
-        self._payloads: dict[str, bytes] = {}  # message id -> the bytes sent on every attempt
+        # message id -> (the stored body object, the bytes sent on every attempt); the body is
+        # compared by identity, so a record replaced behind our back (restore) is re-serialised
+        self._payloads: dict[str, tuple[Any, bytes]] = {}
         self._listeners: list[Listener] = []
+        self._flush_interval = flush_interval
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -112,16 +128,14 @@ class WebhookEngine:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
 
     def _new_client(self) -> httpx.AsyncClient:
         transport = self._transport
         if transport is None:
-            transport = httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(
-                    max_connections=self._max_in_flight,
-                    max_keepalive_connections=self._max_in_flight,
-                ),
-            )
+            transport = _OriginPools(self._per_origin)
         return httpx.AsyncClient(
             transport=transport,
             trust_env=False,
@@ -169,7 +183,7 @@ class WebhookEngine:
             "meta": meta_copy,
         }
         self._table.put(mid, record)
-        self._payloads[mid] = payload
+        self._payloads[mid] = (record["body"], payload)
         self._schedule(mid, now)
         return record
 
@@ -264,9 +278,14 @@ class WebhookEngine:
         """Real counts. With since/until (clock seconds, half-open), messages are counted by
         creation time and attempts by their own `at`."""
         out = {
-            "messages": 0, "sent": 0, "failed": 0, "canceled": 0, "pending": 0,
-            "attempts": 0, "successful_attempts": 0,
-        }  # fmt: skip
+            "messages": 0,
+            "sent": 0,
+            "failed": 0,
+            "canceled": 0,
+            "pending": 0,
+            "attempts": 0,
+            "successful_attempts": 0,
+        }
         for m in self._table.values():
             if m.get("api") != api or (endpoint_id is not None and m.get("endpoint_id") != endpoint_id):
                 continue
@@ -341,7 +360,22 @@ class WebhookEngine:
         attempt, policy = sent
         record = self._record(mid, gen, attempt, policy)
         if record is not None:
+            self._schedule_flush()
             await self._notify(record)
+
+    def _schedule_flush(self) -> None:
+        """Attempts happen outside any request, so nothing else would write their outcome
+        to disk: with a persistent store, flush at most every `flush_interval` seconds."""
+        if self._flush_interval is None or self._flush_handle is not None or not self.store.persistent:
+            return
+        self._flush_handle = asyncio.get_running_loop().call_later(self._flush_interval, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        try:
+            self.store.flush()
+        except Exception:  # the rows stay dirty and are written by the next flush
+            log.exception("flushing webhook state failed")
 
     async def _send(self, mid: str, gen: int) -> tuple[dict[str, Any], RetryPolicy] | None:
         """One POST for the message's current cycle; the attempt entry, not yet recorded."""
@@ -354,9 +388,12 @@ class WebhookEngine:
             number = 1
         else:
             number = int(previous[-1].get("number", len(previous))) + 1
-        payload = self._payloads.get(mid)
-        if payload is None:
-            payload = self._payloads[mid] = json.dumps(msg["body"], separators=(",", ":")).encode()
+        cached = self._payloads.get(mid)
+        if cached is not None and cached[0] is msg["body"]:
+            payload = cached[1]
+        else:
+            payload = json.dumps(msg["body"], separators=(",", ":")).encode()
+            self._payloads[mid] = (msg["body"], payload)
         headers = _request_headers(msg.get("headers") or {}, policy)
         at = self.clock.now()
         started = time.perf_counter()
@@ -442,7 +479,7 @@ class WebhookEngine:
                 ) as response:
                     status = response.status_code
                     raw = await _read_capped(response)
-                    text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
+                    text = _decode(raw, response.charset_encoding)
         except (TimeoutError, httpx.TimeoutException):
             return status, text, f"timeout after {policy.timeout:g}s", None
         except httpx.TooManyRedirects:
@@ -473,10 +510,88 @@ class WebhookEngine:
         return status, text, error, error_message
 
 
+# -- transport -------------------------------------------------------------------------------
+class _OriginPools(httpx.AsyncBaseTransport):
+    """One small connection pool per receiver origin behind the one client.
+
+    httpcore's pool bookkeeping is quadratic in its connection count, so one shared pool
+    of 64 connections costs far more per request than several pools of a few each. Pools
+    stay open for reuse (keep-alive); beyond `max_pools`, the least recently used idle
+    ones are closed."""
+
+    def __init__(self, per_origin: int, max_pools: int = 64) -> None:
+        self._per_origin = per_origin
+        self._max_pools = max_pools
+        self._ssl = httpx.create_ssl_context()  # loading CA certificates once, not per pool
+        self._pools: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = {}
+        self._active: dict[tuple[str, str, int | None], int] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.scheme, request.url.host, request.url.port)
+        pool = self._pools.pop(key, None)
+        if pool is None:
+            limits = httpx.Limits(
+                max_connections=self._per_origin, max_keepalive_connections=self._per_origin
+            )
+            pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits)
+        self._pools[key] = pool  # most recently used last
+        self._active[key] = self._active.get(key, 0) + 1
+        try:
+            response = await pool.handle_async_request(request)
+        except BaseException:
+            self._release(key)
+            raise
+        response.stream = _ReleasingStream(response.stream, functools.partial(self._release, key))
+        return response
+
+    def _release(self, key: tuple[str, str, int | None]) -> None:
+        self._active[key] -= 1
+        if not self._active[key]:
+            del self._active[key]
+        excess = len(self._pools) - self._max_pools
+        for old in [k for k in self._pools if k not in self._active][: max(0, excess)]:
+            task = asyncio.get_running_loop().create_task(self._pools.pop(old).aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+class _ReleasingStream(httpx.AsyncByteStream):
+    def __init__(self, inner: Any, on_close: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_close: Callable[[], None] | None = on_close
+
+    async def __aiter__(self):  # noqa: ANN204 - async generator
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            if self._on_close is not None:
+                on_close, self._on_close = self._on_close, None
+                on_close()
+
+
 # -- helpers ---------------------------------------------------------------------------------
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else url
+
+
+def _decode(raw: bytes, charset: str | None) -> str:
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return raw.decode("utf-8", errors="replace")
 
 
 def _in_window(value: float | None, since: float | None, until: float | None) -> bool:

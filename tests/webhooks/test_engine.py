@@ -240,10 +240,13 @@ def test_caller_content_type_and_user_agent_win() -> None:
         async with Receiver() as rx:
             engine = build()
             engine.enqueue(
-                "hubby", "e", rx.url(), [1, 2, 3],
+                "hubby",
+                "e",
+                rx.url(),
+                [1, 2, 3],
                 {"content-type": "application/vnd.hubby+json", "User-Agent": "custom/1"},
                 event_type="esim.installed",
-            )  # fmt: skip
+            )
             await engine.timers.advance(0)
             await engine.stop()
         names = [k.lower() for k, _ in rx.requests[0]["raw_headers"]]
@@ -295,8 +298,16 @@ def test_one_advance_runs_three_hours_of_retries_in_order() -> None:
             fired = await engine.timers.advance(10800)
             assert fired == 9 + 5
             assert ats(engine, hubble["id"]) == [
-                T0, T0 + 30, T0 + 90, T0 + 210, T0 + 450, T0 + 930, T0 + 1890, T0 + 3810, T0 + 7650
-            ]  # fmt: skip
+                T0,
+                T0 + 30,
+                T0 + 90,
+                T0 + 210,
+                T0 + 450,
+                T0 + 930,
+                T0 + 1890,
+                T0 + 3810,
+                T0 + 7650,
+            ]
             assert engine.get(hubble["id"])["state"] == "canceled"
             assert ats(engine, bee["id"]) == [T0, T0 + 60, T0 + 360, T0 + 1260, T0 + 4860]
             assert engine.get(bee["id"])["state"] == "failed"
@@ -738,8 +749,16 @@ def test_messages_newest_first_filters_and_stats() -> None:
             ids = []
             for i in range(5):
                 path = "/ok" if i % 2 == 0 else "/bad"
-                ids.append(engine.enqueue("hubble", f"ep{i % 2}", rx.url(path), {"i": i}, {},
-                                          event_type="packets" if i < 4 else "other")["id"])  # fmt: skip
+                ids.append(
+                    engine.enqueue(
+                        "hubble",
+                        f"ep{i % 2}",
+                        rx.url(path),
+                        {"i": i},
+                        {},
+                        event_type="packets" if i < 4 else "other",
+                    )["id"]
+                )
                 await engine.timers.advance(1)
             assert [m["id"] for m in engine.messages()] == ids[::-1]
             assert [m["id"] for m in engine.messages(limit=2)] == ids[:2:-1]
@@ -800,5 +819,47 @@ def test_listener_errors_do_not_break_delivery() -> None:
             assert seen == ["failed", "failed", "failed", "canceled"]
             engine.remove_listener(good)
             await engine.stop()
+
+    run(main())
+
+
+def test_attempt_outcomes_reach_disk_without_a_request(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+
+    async def main() -> None:
+        async with Receiver() as rx:
+            engine = build(path=db)
+            mid = engine.enqueue("hubby", "w", rx.url(), {"n": 1}, {}, event_type="x")["id"]
+            engine.store.flush()  # what the API mount does before answering
+            await engine.timers.advance(0)
+            await engine.stop()  # writes the attempt's outcome if the periodic flush has not yet
+        reopened = Store(db)
+        reopened.load()
+        rec = reopened.table(MESSAGES_TABLE)[mid]
+        assert rec["state"] == "sent" and len(rec["attempts"]) == 1
+        reopened.close()
+        engine.store.close()
+
+    run(main())
+
+
+def test_a_given_transport_is_used_instead_of_sockets() -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, text="queued")
+
+    async def main() -> None:
+        engine = build(transport=httpx.MockTransport(handler))
+        await engine.start()
+        mid = engine.enqueue("hubble", "w", "http://receiver.invalid/x", {"a": [1]}, {}, event_type="x")["id"]
+        await engine.timers.advance(0)
+        await engine.stop()
+        rec = engine.get(mid)
+        assert rec["state"] == "sent" and rec["attempts"][0]["response_excerpt"] == "queued"
+        assert seen[0].content == b'{"a":[1]}' and seen[0].headers["user-agent"] == HUBBLE.user_agent
 
     run(main())
