@@ -1,0 +1,121 @@
+"""Hubby's HMAC authentication, and the web-app session for /webapp/me/*.
+
+Every partner call carries `x-api-key`, `x-timestamp` (Unix milliseconds) and
+`x-signature`: lowercase hex HMAC-SHA256, keyed with the partner secret, of
+
+    timestamp + METHOD + path [+ "?" + query]
+
+with no separator and no body. The path may be signed with or without the `/api` prefix
+(Hubby's own documents show both). The timestamp must be within
+`settings.hubby_signature_window` seconds of the server clock, either way. Each failure
+has its own 401 message, and the journal entry's `debug.expected_string_to_sign` lists the
+strings the server would have accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+from urllib.parse import quote
+
+from ...kernel.api import Call
+from ...kernel.errors import ApiError
+from .errors import current_operation
+
+HEADERS = ("x-api-key", "x-timestamp", "x-signature")
+API_PREFIX = "/api"
+
+
+def sign(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def strings_to_sign(timestamp: str, method: str, path: str, raw_query: str) -> list[str]:
+    """Every string the server accepts for one request: the path as received below the
+    mount and with `/api` in front (plus percent-encoded forms when the path needs them)."""
+    query = f"?{raw_query}" if raw_query else ""
+    paths = [path, API_PREFIX + path]
+    encoded = quote(path, safe="/:@!$&'()*+,;=-._~")
+    if encoded != path:
+        paths += [encoded, API_PREFIX + encoded]
+    return [f"{timestamp}{method.upper()}{p}{query}" for p in paths]
+
+
+def authenticate(call: Call) -> Any:
+    current_operation.set(call.op.operation_id)
+    security = call.op.security
+    if security == []:
+        return None  # public: the claim page and the web app's token exchange
+    if any("WebappBearer" in requirement for requirement in security):
+        return _session(call)
+    return _hmac(call)
+
+
+def _session(call: Call) -> dict[str, Any]:
+    header = call.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Invalid or expired session: send 'Authorization: Bearer <session JWT from POST /webapp/auth/exchange>'")
+    return call.model.session_principal(token.strip())
+
+
+def _hmac(call: Call) -> dict[str, Any]:
+    headers = call.headers
+    missing = [h for h in HEADERS if not (headers.get(h) or "").strip()]
+    if missing:
+        names = ", ".join(missing)
+        raise ApiError(401, f"Missing authentication headers: {names} (every partner call needs x-api-key, x-timestamp and x-signature)")
+    api_key = headers["x-api-key"].strip()
+    partner = call.model.partner_by_key(api_key)
+    if partner is None:
+        raise ApiError(401, f"Invalid API key: no partner has the key '{api_key}' (staging and production keys differ)")
+    if not partner.get("is_active", True):
+        raise ApiError(401, f"Invalid API key: the key '{api_key}' is inactive")
+    raw_ts = headers["x-timestamp"].strip()
+    expected = strings_to_sign(raw_ts, call.method, call.path, call.raw_query)
+    call.debug["expected_string_to_sign"] = expected
+    if not raw_ts.isdigit():
+        raise ApiError(401, f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
+    rt = call.runtime
+    window = float(rt.settings.hubby_signature_window)
+    skew = (int(raw_ts) - rt.clock.now_ms()) / 1000.0
+    if abs(skew) > window:
+        direction = "behind" if skew < 0 else "ahead of"
+        hint = "; it looks like seconds, but x-timestamp is in milliseconds" if len(raw_ts) <= 10 else ""
+        raise ApiError(
+            401,
+            f"Request timestamp is too old or too far in the future: x-timestamp {raw_ts} is {abs(skew):.3f} s "
+            f"{direction} the server clock; the accepted window is {window:g} s either way{hint}",
+        )
+    given = headers["x-signature"].strip()
+    secret = partner["secret"]
+    matches = [hmac.compare_digest(given.encode(), sign(secret, s).encode()) for s in expected]
+    if not any(matches):
+        call.debug["signature_received"] = given
+        raise ApiError(
+            401,
+            f"Invalid signature: x-signature must be the lowercase hex HMAC-SHA256, with this key's secret, of "
+            f"'{expected[0]}' or '{expected[1]}'{_hint(given, secret, raw_ts, call)}",
+        )
+    return partner
+
+
+def _hint(given: str, secret: str, ts: str, call: Call) -> str:
+    """A guess at the usual mistakes, tried only after a signature failed."""
+    query = f"?{call.raw_query}" if call.raw_query else ""
+    guesses = [
+        (f"{ts}{call.method}{call.path}{query}", "upper-case hex", lambda s: sign(secret, s).upper()),
+        (f"{ts}{call.method.lower()}{call.path}{query}", "a lower-case method", None),
+        (f"{ts}{call.method}/hubby/api{call.path}{query}", "the mock's mount prefix /hubby (sign the path below it)", None),
+        (f"{ts}{call.method}{API_PREFIX}{call.path}", "no query string (append '?' and the query as sent)", None),
+        (f"{ts}{call.method}{call.path}", "no query string (append '?' and the query as sent)", None),
+        (f"{ts}{call.method}{call.path}{query}{call.raw_body.decode('utf-8', 'replace')}", "the body (Hubby does not sign it)", None),
+        (f"{ts}:{call.method}:{call.path}{query}", "separators (there are none)", None),
+    ]
+    for message, what, fn in guesses:
+        if (fn or (lambda s: sign(secret, s)))(message) == given:
+            if "query" in what and not query:
+                continue
+            return f" (it matches a signature made with {what})"
+    return ""

@@ -1,0 +1,386 @@
+"""Bookings, promo codes and package queues (no HTTP); which packages a specification
+books is in models_packages.py.
+
+A booking record (table hubby.bookings) keeps what the partner sent, stripped of unknown
+fields, plus: id, partner, status, promo_codes (codes), package_queues (uuids), esims
+(ICCIDs), created_at/updated_at, messages_sent_at (Hubby delivered the codes itself),
+cancelled_at, and the parsed departure (departure_ts, departure_precise) the timers read.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from ...kernel.errors import ApiError
+from ...kernel.spec import Violation
+from . import catalog
+from .timeutil import DAY, iso, parse_iso
+
+if TYPE_CHECKING:
+    from .models import HubbyBackend
+
+BOOKING_FIELDS = (
+    "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
+    "last_name", "full_name", "title", "gender", "pax", "flight_number", "locale",
+    "custom_branding", "external_user_id", "data", "communication_options", "external_id",
+)  # fmt: skip
+SPEC_FIELDS = (
+    "package_id", "destination", "size", "package_type", "package_duration", "external_user_id",
+    "iata_code", "esim_type", "email", "expires_at",
+)  # fmt: skip
+PROMO_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CLAIM_BASE = "https://platform.hubbyesim.com/free-esim"
+DEEP_LINK_BASE = "https://hubby-esim.web.app/starter/"
+PROMO_VALIDITY_DAYS = 365
+EARLIEST, LATEST = 946_684_800.0, 4_133_980_799.0  # 2000-01-01, 2100-12-31T23:59:59Z: dates a trip can have
+
+
+class BookingRules:
+    """Mixed into HubbyBackend: everything about bookings and promo codes."""
+
+    # -- create -------------------------------------------------------------------------------
+    def create_booking(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Validate every domain rule (all problems at once), resolve packages, store."""
+        invalid: list[Violation] = []
+        missing: list[Violation] = []
+        fields = _pick(body, (*BOOKING_FIELDS, "booking_id"))
+        specs = [_pick(s, SPEC_FIELDS) if isinstance(s, dict) else {} for s in body.get("package_specifications") or []]
+        departure = self._check_dates(fields, invalid)
+        # the spec's schema checks these first; repeated for callers that skip it (scenarios)
+        if not fields.get("departure_date"):
+            invalid.append(Violation("departure_date", "departure_date is required"))
+        if not specs:
+            invalid.append(Violation("package_specifications", "package_specifications must contain at least one item"))
+        if not fields.get("email") and not fields.get("booking_id"):
+            invalid.append(Violation("", "at least one of email or booking_id is required"))
+        booking_id = fields.get("booking_id")
+        if booking_id:
+            clash = self.find_booking_by_external_id(partner, booking_id, active_only=True)
+            if clash is not None:
+                invalid.append(Violation("booking_id", f"booking_id {booking_id} is already used by booking {clash['id']} (cancel it first)"))
+        trip_days = None
+        if departure is not None and fields.get("return_date"):
+            try:
+                trip_days = max(1, math.ceil((parse_iso(fields["return_date"]).ts - departure.ts) / DAY))
+            except ValueError:
+                pass
+        resolved = [self._resolve_spec(i, s, trip_days, invalid, missing) for i, s in enumerate(specs)]
+        if invalid:
+            raise ApiError(400, "Validation failed", violations=invalid + missing)
+        if missing:
+            raise ApiError(404, "Package not found", violations=missing)
+        assert departure is not None
+        now = self.now
+        bid = f"bk_{self.ids.hex('booking', 16)}"
+        comm = fields.get("communication_options") or {}
+        comm = {"should_send_message": bool(comm.get("should_send_message", True)),
+                "channels": list(comm.get("channels") or ["EMAIL"])}  # fmt: skip
+        booking_level_user = fields.get("external_user_id") or next(
+            (s["external_user_id"] for s in specs if s.get("external_user_id")), None
+        )
+        record: dict[str, Any] = {f: fields.get(f) for f in BOOKING_FIELDS}
+        record.update(
+            id=bid,
+            partner=partner["id"],
+            booking_id=booking_id,
+            status="CONFIRMED",
+            pax=fields.get("pax") or 1,
+            full_name=fields.get("full_name") or _join(fields.get("first_name"), fields.get("last_name")),
+            external_user_id=booking_level_user,
+            communication_options=comm,
+            package_specifications=specs,
+            promo_codes=[],
+            package_queues=[],
+            esims=[],
+            created_at=now,
+            updated_at=now,
+            messages_sent_at=None,
+            cancelled_at=None,
+            departure_ts=departure.ts,
+            departure_precise=departure.precise,
+            departure_past_after=departure.past_after,
+            cutoff_sent_at=None,
+            about_to_depart_sent_at=None,
+        )
+        for spec, packages in zip(specs, resolved, strict=True):
+            user = spec.get("external_user_id") or booking_level_user
+            for package in packages:
+                code = self._new_promo_code(partner, record, spec, package, user, departure.ts)
+                record["promo_codes"].append(code["promo_code"])
+                if user and spec.get("esim_type") != "classic":
+                    queue = self._new_queue_entry(record, code, user)
+                    record["package_queues"].append(queue["uuid"])
+        channels_reachable = record["email"] or record["phone"] or booking_level_user
+        if comm["should_send_message"] and channels_reachable:
+            record["messages_sent_at"] = now
+        self.bookings.put(bid, record)
+        self.log("booking.created", partner["id"], booking=bid, promo_codes=list(record["promo_codes"]),
+                 messages_sent=record["messages_sent_at"] is not None)  # fmt: skip
+        self.webhooks.booking_changed(record)
+        return self.bookings[bid]
+
+    def _check_dates(self: HubbyBackend, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
+        departure = None
+        raw = fields.get("departure_date")
+        if raw is not None:
+            try:
+                departure = _in_range(parse_iso(raw))
+            except ValueError as exc:
+                invalid.append(Violation("departure_date", f"departure_date {exc}"))
+        ret = fields.get("return_date")
+        if ret is not None:
+            try:
+                back = _in_range(parse_iso(ret))
+            except ValueError as exc:
+                invalid.append(Violation("return_date", f"return_date {exc}"))
+            else:
+                if departure is not None and back.ts < departure.ts:
+                    invalid.append(Violation("return_date", "return_date must be on or after departure_date"))
+        return departure
+
+    # -- promo codes and queues ---------------------------------------------------------------
+    def _new_promo_code(
+        self: HubbyBackend,
+        partner: dict[str, Any],
+        booking: dict[str, Any],
+        spec: dict[str, Any],
+        package: dict[str, Any] | None,
+        user: str | None,
+        departure_ts: float,
+    ) -> dict[str, Any]:
+        code = self._fresh_code()
+        uid = self.ids.uuid("promo_code_uuid")
+        ptype = package["package_type"] if package else (spec.get("package_type") or "data-limited")
+        duration = package["duration_days"] if package else (spec.get("package_duration") or catalog.DEFAULT_DURATION.get(ptype))
+        size = (package["size"] if package else spec.get("size")) if ptype != "unlimited" else None
+        start = max(self.now, departure_ts)
+        record = {
+            "promo_code": code,
+            "uuid": uid,
+            "type": "booking" if package else "booking_without_destination",
+            "booking": booking["id"],
+            "booking_id": booking.get("booking_id"),
+            "partner": partner["id"],
+            "claim_url": None if booking.get("email") else f"{CLAIM_BASE}/{partner['slug']}?uuid={uid}",
+            "deep_link_url": f"{DEEP_LINK_BASE}?promoCode={code}",
+            "package_id": package["id"] if package else None,
+            "package_size": size,
+            "destination": self.catalog.display_name(package["destination"]) if package else None,
+            "destination_code": package["destination"] if package else None,
+            "iso3": package["iso3"] if package else None,
+            "package_type": ptype,
+            "package_duration": duration,
+            "external_user_id": user,
+            "valid_from": self.now,
+            "valid_to": start + PROMO_VALIDITY_DAYS * DAY,
+            "claimed_at": None,
+            "claim_email": None,
+            "redeemed_at": None,
+            "cancelled_at": None,
+            "queue": None,
+            "esim": None,
+        }
+        self.promo_codes.put(code, record)
+        self._promo_by_uuid[uid] = code
+        return record
+
+    def _fresh_code(self: HubbyBackend) -> str:
+        while True:
+            digest = self.ids.digest("promo_code")
+            code = "".join(PROMO_ALPHABET[b % len(PROMO_ALPHABET)] for b in digest[:9])
+            if code not in self.promo_codes:
+                return code
+
+    def _new_queue_entry(self: HubbyBackend, booking: dict[str, Any], code: dict[str, Any], user: str) -> dict[str, Any]:
+        uid = self.ids.uuid("package_queue")
+        record = {
+            "uuid": uid,
+            "partner": booking["partner"],
+            "booking": booking["id"],
+            "booking_id": booking.get("booking_id"),
+            "external_user_id": user,
+            "esim_type": "universal",
+            "package_id": code["package_id"],
+            "package_specification": {
+                "size": code["package_size"],
+                "iso3": code["iso3"],
+                "destination": code["destination"],
+                "package_type": code["package_type"],
+                "package_duration": code["package_duration"],
+            },
+            "origin": "booking",
+            "status": "queued",
+            "redeemed_at": None,
+            "declined_at": None,
+            "created_at": self.now,
+            "promo_code": code["promo_code"],
+        }
+        self.queues.put(uid, record)
+        self.promo_codes.put(code["promo_code"], {**code, "queue": uid})
+        return record
+
+    def claim_promo_code(self: HubbyBackend, uuid: str, email: str) -> dict[str, Any]:
+        code = self.promo_codes.get(self._promo_by_uuid.get(uuid, ""))
+        if code is None:
+            raise ApiError(404, f"Promo code not found: no promo code has uuid {uuid}")
+        if code["cancelled_at"] is not None:
+            raise ApiError(400, "Promo code is no longer valid: its booking was cancelled")
+        if code["redeemed_at"] is not None:
+            raise ApiError(400, "Promo code has already been redeemed")
+        if code["claimed_at"] is not None:
+            raise ApiError(400, "Promo code has already been claimed")
+        updated = {**code, "claimed_at": self.now, "claim_email": email}
+        self.promo_codes.put(code["promo_code"], updated)
+        self.log("promo_code.claimed", code["partner"], booking=code["booking"], promo_code=code["promo_code"], email=email)
+        return updated
+
+    def promo_code_for(self: HubbyBackend, partner: dict[str, Any] | None, code: str) -> dict[str, Any]:
+        record = self.promo_codes.get(code)
+        if record is None or (partner is not None and record["partner"] != partner["id"]):
+            raise ApiError(404, f"Promo code not found: {code}")
+        return record
+
+    # -- read ---------------------------------------------------------------------------------
+    def booking_for(self: HubbyBackend, partner: dict[str, Any], booking_id: str) -> dict[str, Any]:
+        booking = self.bookings.get(booking_id)
+        if booking is None or booking["partner"] != partner["id"]:
+            raise ApiError(404, f"Booking not found: {booking_id}")
+        return booking
+
+    def find_booking_by_external_id(
+        self: HubbyBackend, partner: dict[str, Any], external_id: str, *, active_only: bool = False
+    ) -> dict[str, Any] | None:
+        found = None
+        for b in self.bookings.values():
+            if b["partner"] == partner["id"] and b.get("booking_id") == external_id:
+                if active_only and b["status"] == "CANCELLED":
+                    continue
+                if found is None or b["status"] != "CANCELLED" or found["status"] == "CANCELLED":
+                    found = b
+        return found
+
+    def list_bookings(
+        self: HubbyBackend, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        rows = [
+            b for b in self.bookings.values()
+            if b["partner"] == partner["id"] and (booking_id is None or b.get("booking_id") == booking_id)
+        ]  # fmt: skip
+        rows.reverse()  # insertion order, newest first
+        rows.sort(key=lambda b: b["created_at"], reverse=True)
+        start = (page - 1) * per_page
+        return rows[start : start + per_page], len(rows)
+
+    # -- update and cancel --------------------------------------------------------------------
+    def update_booking(self: HubbyBackend, booking: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        if booking["status"] == "CANCELLED":
+            raise ApiError(400, "Booking cannot be updated: it is cancelled")
+        changes = _pick(body, BOOKING_FIELDS)
+        merged = {**booking, **changes}
+        invalid: list[Violation] = []
+        if "departure_date" in changes and changes["departure_date"] is None:
+            invalid.append(Violation("departure_date", "departure_date cannot be removed"))
+            merged["departure_date"] = booking["departure_date"]
+        departure = self._check_dates(merged, invalid)
+        if invalid:
+            raise ApiError(400, "Validation failed", violations=invalid)
+        assert departure is not None
+        if "communication_options" in changes:
+            comm = changes["communication_options"] or {}
+            merged["communication_options"] = {
+                "should_send_message": bool(comm.get("should_send_message", True)),
+                "channels": list(comm.get("channels") or ["EMAIL"]),
+            }
+        if "first_name" in changes or "last_name" in changes:
+            if "full_name" not in changes:
+                merged["full_name"] = _join(merged.get("first_name"), merged.get("last_name"))
+        if merged["departure_date"] != booking["departure_date"]:
+            merged.update(departure_ts=departure.ts, departure_precise=departure.precise,
+                          departure_past_after=departure.past_after, cutoff_sent_at=None,
+                          about_to_depart_sent_at=None)  # fmt: skip
+        merged["updated_at"] = self.now
+        self.bookings.put(booking["id"], merged)
+        self.log("booking.updated", booking["partner"], booking=booking["id"], fields=sorted(changes))
+        self.webhooks.booking_changed(merged)
+        return merged
+
+    def cancel_reasons(self: HubbyBackend, booking: dict[str, Any]) -> list[str]:
+        reasons = []
+        if booking["status"] == "CANCELLED":
+            return ["it is already cancelled"]
+        codes = [self.promo_codes[c] for c in booking["promo_codes"]]
+        if any(c["redeemed_at"] or c["claimed_at"] for c in codes):
+            reasons.append("a promo code has already been claimed or redeemed")
+        if booking.get("messages_sent_at") is not None:
+            reasons.append("its promo codes have already been sent to the traveler")
+        if self.now >= booking["departure_past_after"]:
+            reasons.append("the departure date is in the past")
+        return reasons
+
+    def cancel_booking(self: HubbyBackend, booking: dict[str, Any]) -> dict[str, Any]:
+        reasons = self.cancel_reasons(booking)
+        if reasons:
+            raise ApiError(
+                400,
+                f"Booking cannot be cancelled: {reasons[0]}",
+                violations=[Violation("booking", r) for r in reasons],
+            )
+        now = self.now
+        for c in booking["promo_codes"]:
+            self.promo_codes.put(c, {**self.promo_codes[c], "cancelled_at": now})
+        for q in booking["package_queues"]:
+            self.queues.put(q, {**self.queues[q], "status": "declined", "declined_at": now})
+        record = {**booking, "status": "CANCELLED", "cancelled_at": now, "updated_at": now}
+        self.bookings.put(booking["id"], record)
+        self.log("booking.cancelled", booking["partner"], booking=booking["id"])
+        return record
+
+    # -- views --------------------------------------------------------------------------------
+    def booking_view(self: HubbyBackend, b: dict[str, Any]) -> dict[str, Any]:
+        view = {f: b.get(f) for f in BOOKING_FIELDS}
+        view.update(
+            id=b["id"],
+            booking_id=b.get("booking_id"),
+            status=b["status"],
+            package_specifications=b["package_specifications"],
+            promo_codes=[self.promo_view(self.promo_codes[c]) for c in b["promo_codes"]],
+            package_queues=[self.queue_view(self.queues[q]) for q in b["package_queues"]],
+            partner=b["partner"],
+            esims=list(b["esims"]),
+            created_at=iso(b["created_at"]),
+            updated_at=iso(b["updated_at"]),
+        )
+        return view
+
+    def promo_view(self: HubbyBackend, c: dict[str, Any]) -> dict[str, Any]:
+        keys = ("promo_code", "uuid", "type", "booking", "booking_id", "claim_url", "deep_link_url", "package_id",
+                "package_size", "destination", "iso3", "package_type", "package_duration", "external_user_id")  # fmt: skip
+        view = {k: c[k] for k in keys}
+        for k in ("valid_from", "valid_to", "claimed_at", "redeemed_at"):
+            view[k] = iso(c[k])
+        return view
+
+    def queue_view(self: HubbyBackend, q: dict[str, Any]) -> dict[str, Any]:
+        keys = ("uuid", "booking", "booking_id", "external_user_id", "esim_type", "package_id",
+                "package_specification", "origin", "status")  # fmt: skip
+        view = {k: q[k] for k in keys}
+        for k in ("redeemed_at", "declined_at", "created_at"):
+            view[k] = iso(q[k])
+        return view
+
+
+def _in_range(moment: Any) -> Any:
+    if not EARLIEST <= moment.ts <= LATEST:
+        raise ValueError("must be between 2000-01-01 and 2100-12-31")
+    return moment
+
+
+def _pick(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Joi's stripUnknown: keep only known fields."""
+    return {k: data[k] for k in keys if k in data}
+
+
+def _join(first: str | None, last: str | None) -> str | None:
+    name = " ".join(p for p in (first, last) if p)
+    return name or None
