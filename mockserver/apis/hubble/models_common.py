@@ -1,0 +1,45 @@
+"""Small helpers the Hubble model modules share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ...kernel.errors import ApiError
+
+DAY = 86400
+HOUR = 3600
+
+
+def iso(ts: float) -> str:
+    """RFC 3339 in UTC with a Z, whole seconds: 2025-04-25T14:00:00Z."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, f"no {what} {ident!r} in this organization")
+
+
+def parse_between(raw: str | None, name: str) -> tuple[int, int] | None:
+    """`between:AFTER:BEFORE` -> (after, before); AFTER inclusive, BEFORE exclusive."""
+    if raw is None:
+        return None
+    parts = raw.split(":")
+    if len(parts) != 3 or parts[0] != "between" or not parts[1].isdigit() or not parts[2].isdigit():
+        raise ApiError(400, f"{name}: expected 'between:AFTER:BEFORE' in Unix seconds, got {raw!r}")
+    after, before = int(parts[1]), int(parts[2])
+    if after > before:
+        raise ApiError(400, f"{name}: AFTER ({after}) is later than BEFORE ({before})")
+    return after, before
+
+
+def env_filter(tags: list[str] | None) -> frozenset[str] | None:
+    """`filter_tags` (platform tags `_env:VALUE`) -> the set of accepted _env values, or None (all)."""
+    if not tags:
+        return None
+    envs = set()
+    for tag in tags:
+        key, _, value = tag.partition(":")
+        if key != "_env" or value not in ("production", "sandbox"):
+            raise ApiError(400, f"filter_tags: only the platform tags _env:production and _env:sandbox can be filtered on, got {tag!r}")
+        envs.add(value)
+    return None if envs == {"production", "sandbox"} else frozenset(envs)

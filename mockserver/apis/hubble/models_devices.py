@@ -1,0 +1,337 @@
+"""Devices: registration with real keys, listing (filters, sort, cursor paging), updates.
+
+Table `hubble.devices`: device_id -> {id, org_id, name, created_ts, tags, encryption,
+eid_rotation (dict | None), key (base64 | None), network_id (int | None)}.
+
+Indexes rebuilt by `_rebuild_devices()`: per organization the devices ordered by
+(created_ts, id) for cursor paging, and a crypto `Decoder` holding the organization's keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+from typing import TYPE_CHECKING, Any
+
+from ...kernel.errors import ApiError
+from ...kernel.pagination import InvalidToken
+from . import crypto
+from .models_common import env_filter, not_found, parse_between
+
+if TYPE_CHECKING:
+    from ...kernel.store import Store
+    from .models import HubbleBackend
+
+MAX_TAGS = 10
+DEFAULT_ENV = "production"
+DEFAULT_LIMIT = 250
+PROTOCOL_VERSION = {
+    crypto.AES_256_CTR: 0,
+    crypto.AES_128_CTR: 0,
+    crypto.NONE: 1,
+    crypto.AES_128_EAX: 2,
+}
+
+
+class DevicesMixin:
+    def __init__(self: HubbleBackend, store: Store) -> None:
+        self.devices = store.table("hubble.devices")
+        self._dev_order: dict[str, list[tuple[int, str]]] = {}
+        self.decoders: dict[str, crypto.Decoder] = {}
+
+    # -- indexes ------------------------------------------------------------------------------
+    def _rebuild_devices(self: HubbleBackend) -> None:
+        self._dev_order = {}
+        self.decoders = {}
+        for record in self.devices.values():
+            self._dev_order.setdefault(record["org_id"], []).append((record["created_ts"], record["id"]))
+            self._decoder(record["org_id"]).add(self._device_key(record))
+        for order in self._dev_order.values():
+            order.sort()
+
+    def _decoder(self: HubbleBackend, org_id: str) -> crypto.Decoder:
+        decoder = self.decoders.get(org_id)
+        if decoder is None:
+            decoder = self.decoders[org_id] = crypto.Decoder()
+        return decoder
+
+    @staticmethod
+    def _device_key(record: dict[str, Any]) -> crypto.DeviceKey:
+        key = base64.b64decode(record["key"]) if record.get("key") else b""
+        return crypto.DeviceKey(
+            record["id"], key, record["encryption"], record.get("eid_rotation"), record.get("network_id")
+        )
+
+    # -- registration -------------------------------------------------------------------------
+    def register_devices(self: HubbleBackend, org_id: str, body: dict[str, Any], created_ts: int | None = None) -> list[dict[str, Any]]:
+        self.org(org_id)
+        n = int(body.get("n_devices", 1))
+        encryption = body["encryption"]
+        names, tags = body.get("names"), body.get("tags")
+        if names is not None and len(names) != n:
+            raise ApiError(400, f"names has {len(names)} entries but n_devices is {n}: give one name per device")
+        if tags is not None and len(tags) != n:
+            raise ApiError(400, f"tags has {len(tags)} entries but n_devices is {n}: give one tag map per device")
+        rotation = _check_rotation(encryption, body.get("eid_rotation"))
+        tag_maps = [_with_env(t, None, f"tags[{i}]") for i, t in enumerate(tags)] if tags else None
+        created = int(self.now()) if created_ts is None else int(created_ts)
+        out = []
+        for i in range(n):
+            record = self._create_device(
+                org_id,
+                encryption,
+                name=names[i] if names else "",
+                tags=tag_maps[i] if tag_maps else {"_env": DEFAULT_ENV},
+                rotation=rotation,
+                created_ts=created,
+            )
+            out.append(self.registered_view(record))
+        return out
+
+    def _create_device(
+        self: HubbleBackend,
+        org_id: str,
+        encryption: str,
+        *,
+        name: str,
+        tags: dict[str, str],
+        rotation: dict[str, Any] | None,
+        created_ts: int,
+    ) -> dict[str, Any]:
+        device_id = self.ids.uuid("device")
+        key = crypto.generate_key(encryption, self.ids.rng("device_key"))
+        record = {
+            "id": device_id,
+            "org_id": org_id,
+            "name": name,
+            "created_ts": created_ts,
+            "tags": tags,
+            "encryption": encryption,
+            "eid_rotation": rotation,
+            "key": base64.b64encode(key).decode() if key else None,
+            "network_id": self.ids.rng("network_id").getrandbits(34) if encryption == crypto.NONE else None,
+        }
+        self.devices.put(device_id, record)
+        bisect.insort(self._dev_order.setdefault(org_id, []), (created_ts, device_id))
+        self._decoder(org_id).add(self._device_key(record))
+        return record
+
+    @staticmethod
+    def registered_view(record: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "device_id": record["id"],
+            "name": record["name"],
+            "created_ts": record["created_ts"],
+            "tags": record["tags"],
+            "protocol": {"terrestrial": {"version": PROTOCOL_VERSION[record["encryption"]]}},
+        }
+        if record.get("key"):
+            out["key"] = record["key"]
+        if record.get("network_id") is not None:
+            out["network_id"] = record["network_id"]
+        return out
+
+    # -- reading ------------------------------------------------------------------------------
+    def device(self: HubbleBackend, org_id: str, device_id: str) -> dict[str, Any]:
+        record = self.devices.get(device_id)
+        if record is None or record["org_id"] != org_id:
+            raise not_found("device", device_id)
+        return record
+
+    def device_view(self: HubbleBackend, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
+        last = self._last.get(record["id"])
+        recent: dict[str, Any] = {}
+        if last:
+            for network, (ts, lat, lon) in last.items():
+                recent[network.lower()] = {"timestamp": ts, "location": {"latitude": lat, "longitude": lon}}
+        out = {
+            "id": record["id"],
+            "name": record["name"],
+            "created_ts": record["created_ts"],
+            "tags": record["tags"],
+            "active": bool(last),
+            "most_recent_packet": recent,
+        }
+        if detail:
+            out["encryption"] = record["encryption"]
+            rotation = _effective_rotation(record)
+            if rotation is not None:
+                out["eid_rotation"] = rotation
+        return out
+
+    def last_heard(self: HubbleBackend, device_id: str) -> float | None:
+        last = self._last.get(device_id)
+        return max(ts for ts, _, _ in last.values()) if last else None
+
+    def list_devices(
+        self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None, int | None]:
+        """One page: (devices, next token or None, total_devices on the first page else None)."""
+        self.org(org_id)
+        if token:
+            try:
+                state = self.device_pages.decode(token)
+            except InvalidToken as exc:
+                raise ApiError(400, f"Continuation-Token: {exc}") from None
+            if state.get("org") != org_id:
+                raise ApiError(400, "Continuation-Token: the token was issued for another organization")
+            q, cursor, first = state["q"], tuple(state["c"]), False
+        else:
+            q = {
+                "limit": int(query.get("limit", DEFAULT_LIMIT)),
+                "envs": sorted(env_filter(query.get("filter_tags")) or []),
+                "created": parse_between(query.get("filter_created_ts"), "filter_created_ts"),
+                "recent": parse_between(query.get("filter_most_recent_packet_ts"), "filter_most_recent_packet_ts"),
+                "sort": query.get("sort_field", "created_ts"),
+                "asc": bool(query.get("sort_ascending", True)),
+            }
+            cursor, first = None, True
+        match = self._device_matcher(q)
+        order = self._sorted_devices(org_id, q["sort"])
+        asc = q["asc"]
+        if cursor is None:
+            indexes = range(len(order)) if asc else range(len(order) - 1, -1, -1)
+        elif asc:
+            indexes = range(bisect.bisect_right(order, cursor), len(order))
+        else:
+            indexes = range(bisect.bisect_left(order, cursor) - 1, -1, -1)
+        page: list[dict[str, Any]] = []
+        last_key = None
+        more = False
+        for i in indexes:
+            record = self.devices.get(order[i][1])
+            if record is None or not match(record):
+                continue
+            if len(page) == q["limit"]:
+                more = True
+                break
+            page.append(self.device_view(record))
+            last_key = order[i]
+        next_token = None
+        if more and last_key is not None:
+            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(last_key)})
+        total = None
+        if first:
+            has_filter = q["envs"] or q["created"] or q["recent"] or q["sort"] != "created_ts"
+            total = sum(1 for _, d in order if match(self.devices[d])) if has_filter else len(order)
+        return page, next_token, total
+
+    def _sorted_devices(self: HubbleBackend, org_id: str, sort: str) -> list[tuple[Any, str]]:
+        if sort == "created_ts":
+            return self._dev_order.get(org_id, [])
+        rows = []
+        for _, device_id in self._dev_order.get(org_id, []):
+            heard = self.last_heard(device_id)
+            if heard is not None:  # sorting by last packet leaves out devices never heard
+                rows.append((heard, device_id))
+        rows.sort()
+        return rows
+
+    def _device_matcher(self: HubbleBackend, q: dict[str, Any]):  # noqa: ANN202
+        envs = set(q["envs"])
+        created = q["created"]
+        recent = q["recent"]
+
+        def match(record: dict[str, Any]) -> bool:
+            if envs and record["tags"].get("_env") not in envs:
+                return False
+            if created and not created[0] <= record["created_ts"] < created[1]:
+                return False
+            if recent:
+                heard = self.last_heard(record["id"]) or 0
+                if not recent[0] <= heard < recent[1]:
+                    return False
+            return True
+
+        return match
+
+    # -- changes ------------------------------------------------------------------------------
+    def update_device(self: HubbleBackend, org_id: str, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        record = self.device(org_id, device_id)
+        if "set_name" not in body and "set_tags" not in body:
+            raise ApiError(400, "nothing to update: set at least one of set_name, set_tags")
+        updated = self._apply_update(record, body, "body")
+        self.devices.put(device_id, updated)
+        return self.device_view(updated)
+
+    def batch_update_devices(self: HubbleBackend, org_id: str, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.org(org_id)
+        seen: set[str] = set()
+        dupes = []
+        for item in updates:
+            if item["device_id"] in seen:
+                dupes.append(item["device_id"])
+            seen.add(item["device_id"])
+        if dupes:
+            raise ApiError(400, f"updates: device ids appear more than once: {sorted(set(dupes))[:10]}")
+        unknown = [u["device_id"] for u in updates if (d := self.devices.get(u["device_id"])) is None or d["org_id"] != org_id]
+        if unknown:
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise ApiError(404, f"no such devices in this organization: {', '.join(unknown[:10])}{more}")
+        planned = [self._apply_update(self.devices[u["device_id"]], u, f"updates[{i}]") for i, u in enumerate(updates)]
+        out = []
+        for record in planned:  # every update is checked before any is applied
+            self.devices.put(record["id"], record)
+            out.append(self.device_view(record))
+        return out
+
+    @staticmethod
+    def _apply_update(record: dict[str, Any], body: dict[str, Any], where: str) -> dict[str, Any]:
+        updated = dict(record)
+        if "set_name" in body:
+            updated["name"] = body["set_name"]
+        if "set_tags" in body:
+            updated["tags"] = _with_env(body["set_tags"], record["tags"].get("_env"), f"{where}.set_tags")
+        return updated
+
+    def delete_device(self: HubbleBackend, org_id: str, device_id: str) -> dict[str, Any]:
+        record = self.device(org_id, device_id)
+        self.devices.delete(device_id)
+        order = self._dev_order.get(org_id, [])
+        i = bisect.bisect_left(order, (record["created_ts"], device_id))
+        if i < len(order) and order[i][1] == device_id:
+            order.pop(i)
+        self._decoder(org_id).remove(device_id)
+        return {}
+
+
+def _with_env(tags: dict[str, str], current_env: str | None, where: str) -> dict[str, str]:
+    """A device always has the platform tag `_env`: keep the current one (or the default)."""
+    out = dict(tags)
+    out.setdefault("_env", current_env or DEFAULT_ENV)
+    if len(out) > MAX_TAGS:
+        raise ApiError(400, f"{where}: a device has at most {MAX_TAGS} tags, the platform tag _env included")
+    return out
+
+
+def _check_rotation(encryption: str, rotation: dict[str, Any] | None) -> dict[str, Any] | None:
+    if rotation is None:
+        return None
+    if encryption == crypto.NONE:
+        raise ApiError(400, "eid_rotation: unencrypted (NONE) devices have no ephemeral id to rotate")
+    has_period = "period_in_seconds" in rotation or "period_exponent" in rotation
+    if has_period and not (encryption == crypto.AES_128_EAX and rotation.get("counter_source") == crypto.DEVICE_UPTIME):
+        raise ApiError(
+            400,
+            "eid_rotation: period_in_seconds/period_exponent only apply to AES-128-EAX devices with counter_source DEVICE_UPTIME",
+        )
+    if has_period:
+        try:
+            crypto.period_exponent_of(rotation)
+        except ValueError as exc:
+            raise ApiError(400, f"eid_rotation: {exc}") from None
+    return dict(rotation)
+
+
+def _effective_rotation(record: dict[str, Any]) -> dict[str, Any] | None:
+    encryption = record["encryption"]
+    if encryption == crypto.NONE:
+        return None
+    rotation = dict(record.get("eid_rotation") or {})
+    if encryption == crypto.AES_128_EAX:
+        rotation.setdefault("counter_source", crypto.DEVICE_UPTIME)
+        if "period_in_seconds" not in rotation:
+            rotation.setdefault("period_exponent", crypto.DEFAULT_EAX_PERIOD_EXPONENT)
+    else:
+        rotation.setdefault("counter_source", crypto.UNIX_TIME)
+    return rotation

@@ -1,0 +1,316 @@
+"""Packets: the per-organization stream, its indexes, ingest and decode with real crypto.
+
+Table `hubble.packets`: str(n) -> {n, org, dev, rx, ts, env, name, tags, payload, rssi,
+counter, seq_no, loc, net, adv}. `n` is the stream position (a counter that only grows),
+`rx` the time the packet entered the stream (the clock at arrival, never decreasing), `ts`
+the time a gateway heard it (`device.timestamp`; the advertisement's own timestamp for
+ingested packets), `env` the device's `_env` tag at arrival, `name`/`tags` the device's at
+arrival (shown when the device was deleted since), `adv` the encrypted advertisement for
+ingested/decoded packets (deduplication).
+
+In memory (rebuilt by `_rebuild_packets()`): streams of parallel `rx`/`n` lists, one per
+organization, per (organization, _env) and per device, so a page is two bisects and a slice
+rather than a scan; the newest packet per device and network (`most_recent_packet`,
+`active`); and the advertisements already stored (a gateway-heard duplicate is decoded but
+stored once).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import math
+from typing import TYPE_CHECKING, Any
+
+from ...kernel.errors import ApiError
+from ...kernel.pagination import InvalidToken
+from .models_common import DAY, HOUR, env_filter
+
+if TYPE_CHECKING:
+    from ...kernel.store import Store
+    from . import crypto
+    from .models import HubbleBackend
+
+PAGE_SIZE = 1000
+DEFAULT_WINDOW = 7 * DAY
+RETENTION = 30 * DAY
+RETRY_AFTER = 60  # seconds suggested to a reader that has caught up
+DECODE_MAX_AGE = 72 * HOUR
+DECODE_MAX_AHEAD = 2 * HOUR
+TERRESTRIAL = "TERRESTRIAL"
+
+
+class Stream:
+    """Packets in arrival order: `rx` (arrival times, non-decreasing) and `n` (positions)."""
+
+    __slots__ = ("rx", "n")
+
+    def __init__(self) -> None:
+        self.rx: list[float] = []
+        self.n: list[int] = []
+
+    def append(self, rx: float, n: int) -> None:
+        self.rx.append(rx)
+        self.n.append(n)
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+
+class PacketsMixin:
+    def __init__(self: HubbleBackend, store: Store) -> None:
+        self.packets = store.table("hubble.packets")
+        self._streams: dict[str, Stream] = {}
+        self._last: dict[str, dict[str, tuple[float, float, float]]] = {}
+        self._seen_adv: set[tuple[str, str]] = set()
+        self._last_rx = 0.0
+        self._next_n = 1
+
+    # -- indexes ------------------------------------------------------------------------------
+    def _rebuild_packets(self: HubbleBackend) -> None:
+        self._streams = {}
+        self._last = {}
+        self._seen_adv = set()
+        self._last_rx = 0.0
+        self._next_n = 1
+        rows = sorted(self.packets.values(), key=lambda p: p["n"])
+        for p in rows:
+            self._index(p)
+
+    def _index(self: HubbleBackend, p: dict[str, Any]) -> None:
+        rx, n = p["rx"], p["n"]
+        for key in (f"org:{p['org']}", f"env:{p['org']}:{p['env']}", f"dev:{p['dev']}"):
+            stream = self._streams.get(key)
+            if stream is None:
+                stream = self._streams[key] = Stream()
+            stream.append(rx, n)
+        last = self._last.setdefault(p["dev"], {})
+        prev = last.get(p["net"])
+        if prev is None or p["ts"] >= prev[0]:
+            last[p["net"]] = (p["ts"], p["loc"]["latitude"], p["loc"]["longitude"])
+        if p.get("adv"):
+            self._seen_adv.add((p["org"], p["adv"]))
+        self._last_rx = max(self._last_rx, rx)
+        self._next_n = max(self._next_n, n + 1)
+
+    def stream(self: HubbleBackend, key: str) -> Stream:
+        return self._streams.get(key) or Stream()
+
+    # -- writing ------------------------------------------------------------------------------
+    def add_packet(
+        self: HubbleBackend,
+        device: dict[str, Any],
+        *,
+        ts: float,
+        payload: bytes,
+        rssi: float,
+        location: dict[str, Any],
+        counter: int | None = None,
+        seq_no: int | None = None,
+        network: str = TERRESTRIAL,
+        adv: str | None = None,
+        rx: float | None = None,
+    ) -> dict[str, Any]:
+        """Put one decrypted packet into its organization's stream; returns the stored record.
+
+        `rx` (arrival) defaults to the clock; it never goes below an earlier arrival, so
+        stream order and arrival time agree."""
+        arrival = max(self.now() if rx is None else rx, self._last_rx)
+        n = self._next_n
+        record = {
+            "n": n,
+            "org": device["org_id"],
+            "dev": device["id"],
+            "rx": arrival,
+            "ts": ts,
+            "env": device["tags"].get("_env", "production"),
+            "name": device["name"],
+            "tags": device["tags"],
+            "payload": base64.b64encode(payload).decode(),
+            "rssi": rssi,
+            "counter": counter,
+            "seq_no": seq_no,
+            "loc": location,
+            "net": network,
+            "adv": adv,
+        }
+        self.packets.put(str(n), record)
+        self._index(record)
+        return record
+
+    def packet_view(self: HubbleBackend, p: dict[str, Any]) -> dict[str, Any]:
+        live = self.devices.get(p["dev"])
+        device: dict[str, Any] = {
+            "id": p["dev"],
+            "name": live["name"] if live else p["name"],
+            "tags": live["tags"] if live else p["tags"],
+            "payload": p["payload"],
+            "rssi": p["rssi"],
+            "timestamp": p["ts"],
+        }
+        if p.get("counter") is not None:
+            device["counter"] = p["counter"]
+        if p.get("seq_no") is not None:
+            device["sequence_number"] = p["seq_no"]
+        return {"location": p["loc"], "device": device, "network_type": p["net"]}
+
+    # -- the stream -----------------------------------------------------------------------------
+    def list_packets(
+        self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None
+    ) -> tuple[list[dict[str, Any]], str, int | None]:
+        """One page: (packets, next token ("" when paging is over), Retry-After or None)."""
+        self.org(org_id)
+        now = self.now()
+        if token:
+            try:
+                st = self.packet_pages.decode(token)
+            except InvalidToken as exc:
+                raise ApiError(400, f"Continuation-Token: {exc}") from None
+            if st.get("org") != org_id:
+                raise ApiError(400, "Continuation-Token: the token was issued for another organization")
+        else:
+            st = self._new_packet_query(org_id, query, now)
+        stream = self.stream(st["src"])
+        start, end, incl = st["start"], st["end"], st["incl"]
+        envs = set(st["envs"]) if st["envs"] else None
+        i = bisect.bisect_left(stream.rx, start)
+        if st["pos"] is not None:
+            i = max(i, bisect.bisect_right(stream.n, st["pos"]))
+        out: list[dict[str, Any]] = []
+        pos = st["pos"]
+        beyond = False
+        total = len(stream)
+        while i < total and len(out) < PAGE_SIZE:
+            rx = stream.rx[i]
+            if end is not None and (rx > end if incl else rx >= end):
+                beyond = True
+                break
+            p = self.packets.get(str(stream.n[i]))
+            pos = stream.n[i]
+            i += 1
+            if p is None or (envs and p["env"] not in envs):
+                continue
+            out.append(self.packet_view(p))
+        if i < total and end is not None and not beyond:
+            rx = stream.rx[i]
+            beyond = rx > end if incl else rx >= end
+        exhausted = i >= total
+        if beyond or (exhausted and end is not None and end <= now):
+            return out, "", None  # the window is read to its end: paging is over
+        next_token = self.packet_pages.encode({**st, "pos": pos})
+        if exhausted:  # caught up with the stream: come back later for more
+            wait = RETRY_AFTER if end is None else max(1, min(RETRY_AFTER, math.ceil(end - now)))
+            return out, next_token, wait
+        return out, next_token, None
+
+    def _new_packet_query(self: HubbleBackend, org_id: str, query: dict[str, Any], now: float) -> dict[str, Any]:
+        start = query.get("start")
+        start = max(0.0, now - DEFAULT_WINDOW) if start is None else float(start)
+        start = max(start, now - RETENTION)  # granular packets are kept 30 days
+        end = query.get("end")
+        incl = False
+        device_id = query.get("device_id")
+        envs = env_filter(query.get("filter_tags"))
+        if device_id is not None:
+            self.device(org_id, device_id)
+            if end is None:  # a device-filtered read pages up to now, then ends
+                end, incl = now, True
+            src = f"dev:{device_id}"
+            stream_envs = sorted(envs) if envs else []
+        elif envs is not None and len(envs) == 1:
+            src, stream_envs = f"env:{org_id}:{next(iter(envs))}", []
+        else:
+            src, stream_envs = f"org:{org_id}", []
+        if end is not None and end < start:
+            raise ApiError(400, f"end ({end}) is before start ({int(start)})")
+        return {"org": org_id, "src": src, "start": start, "end": end, "incl": incl, "envs": stream_envs, "pos": None}
+
+    # -- ingest and decode -----------------------------------------------------------------------
+    def _store_decoded(
+        self: HubbleBackend, org_id: str, decoded: crypto.Decoded, adv: dict[str, Any], location: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Store a decoded advertisement unless the same one was stored already."""
+        if (org_id, adv["payload"]) in self._seen_adv:
+            return None
+        device = self.devices.get(decoded.device_id)
+        if device is None:
+            return None
+        return self.add_packet(
+            device,
+            ts=float(adv["timestamp"]),
+            payload=decoded.payload,
+            rssi=adv["rssi"],
+            location=location,
+            counter=decoded.counter,
+            seq_no=decoded.sequence_number,
+            adv=adv["payload"],
+        )
+
+    def ingest(self: HubbleBackend, org_id: str, body: dict[str, Any]) -> dict[str, int]:
+        self.org(org_id)
+        decoder = self._decoder(org_id)
+        accepted = decoded = 0
+        stored = []
+        for g, group in enumerate(body["ble_locations"]):
+            for a, adv in enumerate(group["adv"]):
+                accepted += 1
+                raw = _b64(adv["payload"], f"ble_locations[{g}].adv[{a}].payload")
+                result = decoder.decode(raw, float(adv["timestamp"]))
+                if result is None:
+                    continue
+                decoded += 1
+                record = self._store_decoded(org_id, result, adv, group["location"])
+                if record is not None:
+                    stored.append(record)
+        self.emitter.emit(org_id, stored)
+        return {"accepted": accepted, "decoded": decoded}
+
+    def decode(self: HubbleBackend, org_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        self.org(org_id)
+        now = self.now()
+        advs = body["advertisements"]
+        raws = []
+        for i, adv in enumerate(advs):
+            ts = float(adv["timestamp"])
+            if not now - DECODE_MAX_AGE < ts <= now + DECODE_MAX_AHEAD:
+                raise ApiError(
+                    400,
+                    f"advertisements[{i}].timestamp {ts} is outside the decode window "
+                    "(at most 72 hours ago and 2 hours ahead); the whole batch is refused",
+                )
+            raw = _b64(adv["payload"], f"advertisements[{i}].payload")
+            if not raw:
+                raise ApiError(400, f"advertisements[{i}].payload is empty; the whole batch is refused")
+            raws.append(raw)
+        decoder = self._decoder(org_id)
+        out, stored = [], []
+        for adv, raw in zip(advs, raws, strict=True):
+            result = decoder.decode(raw, float(adv["timestamp"]))
+            if result is None:
+                continue
+            record = self._store_decoded(org_id, result, adv, adv["location"])
+            if record is not None:
+                stored.append(record)
+                view = self.packet_view(record)
+            else:  # already stored: answer it all the same
+                device = self.devices[result.device_id]
+                view = self.packet_view(
+                    {
+                        "dev": device["id"], "name": device["name"], "tags": device["tags"],
+                        "payload": base64.b64encode(result.payload).decode(), "rssi": adv["rssi"],
+                        "ts": float(adv["timestamp"]), "counter": result.counter,
+                        "seq_no": result.sequence_number, "loc": adv["location"], "net": TERRESTRIAL,
+                    }
+                )  # fmt: skip
+            advertisement = {"payload": adv["payload"], "rssi": adv["rssi"], "timestamp": adv["timestamp"]}
+            out.append({"advertisement": advertisement, **view})
+        self.emitter.emit(org_id, stored)
+        return out
+
+
+def _b64(value: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"{where}: not valid base64") from None
