@@ -7,10 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
 from .apis import REGISTRY
 from .control.routes import control_app
+from .kernel.errors import ApiError
 from .kernel.ids import Ids
 from .kernel.runtime import Runtime
 from .scenarios import load_scenario
@@ -29,6 +32,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Ids(settings.seed, runtime.store, "webhooks"),
         {name: policy.with_(timeout=settings.webhook_timeout) for name, policy in DEFAULT_POLICIES.items()},
     )
+    # an attempt recorded by a timer (no request around it) is on disk at once, so a pending
+    # retry survives a kill (--state)
+    runtime.webhooks.add_listener(lambda _record: runtime.store.flush())
     mounts = []
     for api in REGISTRY:
         mounts.append(Mount(api.MOUNT, app=api.mount(runtime)))
@@ -47,6 +53,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await runtime.webhooks.stop()
             runtime.store.close()
 
-    app = Starlette(routes=mounts, lifespan=lifespan)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        """A path no mount takes (e.g. one with a newline, which Starlette's mount patterns
+        do not match) still gets a 404 in the error shape of the API it was meant for."""
+        path = request.url.path
+        for api in REGISTRY:
+            if path == api.MOUNT or path.startswith(api.MOUNT + "/"):
+                body = api.errors.render(ApiError(404, f"no such endpoint: {request.method} {path}"))
+                return JSONResponse(body, status_code=404)
+        return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
+
+    app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
     app.state.runtime = runtime
     return app

@@ -1,0 +1,33 @@
+"""Paths outside every operation still get an answer in the right API's error shape."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver.app import create_app
+from mockserver.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app(Settings(scenario="empty", strict=True))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_a_path_with_a_newline_gets_the_hubble_error_shape(client):
+    r = client.get("/hubble/api/org/x%0Ay/devices")
+    assert r.status_code == 404
+    assert r.json()["name"] == "Not Found" and r.json()["code"] == 404
+
+
+def test_a_path_with_a_newline_under_hubby_gets_the_hubby_shape(client):
+    r = client.get("/hubby/api/book%0Aings")
+    assert r.status_code == 404
+    assert r.json()["success"] is False
+
+
+def test_an_unknown_top_level_path_is_a_json_404(client):
+    r = client.get("/nothing-here")
+    assert r.status_code == 404 and "no such endpoint" in r.json()["error"]
