@@ -198,6 +198,18 @@ class WebhookEngine:
         self._schedule(message_id, now)
         return record
 
+    def retarget(self, message_id: str, url: str, headers: dict[str, str]) -> dict[str, Any]:
+        """Send later attempts of a message to a new URL with new headers (an endpoint was
+        edited); the body and the attempt history stay."""
+        msg = self._table.get(message_id)
+        if msg is None:
+            raise KeyError(message_id)
+        if msg["url"] == url and msg["headers"] == headers:
+            return msg
+        record = {**msg, "url": url, "headers": dict(headers)}
+        self._table.put(message_id, record)
+        return record
+
     def cancel(self, message_id: str, reason: str = "canceled by request") -> dict[str, Any]:
         """Stop retrying a pending or failed message (a deleted endpoint, a control-plane call)."""
         msg = self._table.get(message_id)

@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ...kernel.spec import Schema, Spec, load_document, resource_path
-from ...webhooks import ACTIVE_STATES, MESSAGES_TABLE
+from ...webhooks import ACTIVE_STATES
 from .models import NAME, BumblebeeBackend
 from .payloads import utc_time
 
@@ -113,13 +113,7 @@ class Emitter:
         return self.engine.clear(api=NAME, endpoint_id=webhook_id)
 
     def _retarget(self, hook: dict[str, Any], msg: dict[str, Any]) -> None:
-        # The engine reads a message's url and headers from its stored record at every
-        # attempt; records are values, replaced whole through the store like the engine does.
-        headers = request_headers(hook, msg["id"])
-        if msg["url"] != hook["url"] or msg["headers"] != headers:
-            self.runtime.store.table(MESSAGES_TABLE).put(
-                msg["id"], {**msg, "url": hook["url"], "headers": headers}
-            )
+        self.engine.retarget(msg["id"], hook["url"], request_headers(hook, msg["id"]))
 
 
 def request_headers(hook: dict[str, Any], message_id: str) -> dict[str, str]:
