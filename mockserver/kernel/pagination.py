@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from typing import Any
+
+import orjson
 
 from .clock import Clock
 
@@ -27,7 +28,7 @@ class TokenCodec:
 
     def encode(self, payload: dict[str, Any]) -> str:
         body = dict(payload, exp=round(self._clock.now() + self.ttl, 3))
-        raw = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).rstrip(b"=")
+        raw = base64.urlsafe_b64encode(orjson.dumps(body)).rstrip(b"=")
         mac = hmac.new(self._secret, raw, hashlib.sha256).digest()[:16]
         return raw.decode() + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
@@ -40,7 +41,12 @@ class TokenCodec:
             raise InvalidToken("the continuation token is malformed") from exc
         if not hmac.compare_digest(expected, given):
             raise InvalidToken("the continuation token is not valid (it was altered or issued elsewhere)")
-        payload = json.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+        try:
+            payload = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            raise InvalidToken("the continuation token is malformed") from exc
+        if not isinstance(payload, dict):
+            raise InvalidToken("the continuation token is malformed")
         if float(payload.get("exp", 0)) < self._clock.now():
             raise InvalidToken("the continuation token has expired; start again without it")
         payload.pop("exp", None)
