@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -46,9 +47,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         runtime.loop = asyncio.get_running_loop()
         await runtime.webhooks.start()
         runtime.timers.start()
+        flusher = asyncio.create_task(_flush_every(runtime, 0.25)) if runtime.store.persistent else None
         try:
             yield
         finally:
+            if flusher is not None:
+                flusher.cancel()
             await runtime.timers.stop()
             await runtime.webhooks.stop()
             runtime.store.close()
@@ -66,3 +70,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
     app.state.runtime = runtime
     return app
+
+
+async def _flush_every(runtime: Runtime, seconds: float) -> None:
+    """With --state, what timers change outside any request (an event a timer enqueues) is
+    on disk within `seconds`; requests, control calls and webhook attempts flush at once."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            runtime.store.flush()
+        except Exception:  # a full disk must not stop the server; the rows stay dirty
+            logging.getLogger("mockserver").exception("flushing state failed")

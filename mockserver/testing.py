@@ -1,6 +1,12 @@
 """Run a real mock server from Python: a uvicorn server on a free loopback port in a thread.
 
 Used by the pytest plugin, the project's own tests, the contract harness and the benches.
+
+    with MockServer(scenario="empty", clock="frozen") as server:
+        server.credentials()["hubble"]["token"]
+        server.advance(3600)
+
+`ServerThread` serves any ASGI app the same way (the fault tests serve a tiny API with it).
 """
 
 from __future__ import annotations
@@ -10,53 +16,114 @@ import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
 
-from .app import create_app
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .kernel.runtime import Runtime
 
-class MockServer:
-    """A live server and a control client for it."""
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
-        base = settings or Settings.from_env()
-        self.settings = base.with_(host="127.0.0.1", port=0, **overrides)
-        self.app = create_app(self.settings)
-        self.runtime = self.app.state.runtime
+class ServerThread:
+    """An ASGI app served by uvicorn on 127.0.0.1 (a free port unless given), in a daemon thread.
+
+    `http` picks uvicorn's HTTP protocol: "h11", "httptools" or "auto"."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, http: str = "auto", log_level: str = "warning") -> None:
+        self.app = app
+        self.host = host
+        self.http = http
+        self.port = port
+        self.log_level = log_level
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self.port = 0
-        self.control: httpx.Client | None = None
 
-    # -- lifecycle ----------------------------------------------------------------------
-    def start(self, timeout: float = 20.0) -> MockServer:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    def start(self, timeout: float = 30.0) -> ServerThread:
+        config = uvicorn.Config(
+            self.app, host=self.host, port=self.port, http=self.http, log_level=self.log_level,
+            lifespan="on", timeout_graceful_shutdown=5, log_config=None,
+        )  # fmt: skip  (log_config=None: leave the host process's logging alone)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="mockserver", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the mock server did not start")
-            time.sleep(0.01)
-        sock = self._server.servers[0].sockets[0]
-        self.port = sock.getsockname()[1]
-        self.settings.port = self.port
-        self.control = httpx.Client(base_url=f"{self.base_url}/_mock", headers=self._admin_headers(), timeout=60)
+            if not self._thread.is_alive():
+                raise RuntimeError("the server thread stopped during start-up (see the log above)")
+            if time.monotonic() > deadline:
+                self._server.should_exit = True
+                raise RuntimeError(f"the server did not start within {timeout} s")
+            time.sleep(0.005)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+        self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server thread's event loop (None before start)."""
+        if self._server is None or not self._server.started:
+            return None
+        for server in self._server.servers:
+            return server.get_loop()
+        return None
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 120.0) -> Any:
+        """Run a coroutine on the server's event loop and return its result."""
+        loop = self.loop
+        if loop is None:
+            coro.close()
+            raise RuntimeError("the server is not running")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=timeout)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class MockServer:
+    """A live mock server (the whole product, in this process) and a control client for it."""
+
+    def __init__(self, settings: Settings | None = None, *, http: str = "auto", **overrides: Any) -> None:
+        from .app import create_app  # noqa: PLC0415 - importing the APIs is the slow part
+
+        base = settings or Settings.from_env()
+        self.settings = base.with_(host="127.0.0.1", port=0, **overrides)
+        self.app = create_app(self.settings)
+        self.runtime: Runtime = self.app.state.runtime
+        self._thread = ServerThread(self.app, http=http)
+        self.port = 0
+        self.control: httpx.Client | None = None
+        self._credentials: dict[str, Any] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> MockServer:
+        self._thread.start(timeout)
+        self.port = self._thread.port
+        self.settings.port = self.port  # credentials() and printed URLs name the real port
+        self.control = httpx.Client(base_url=f"{self.base_url}/_mock", headers=self.admin_headers(), timeout=120, trust_env=False)
         return self
 
     def stop(self) -> None:
         if self.control is not None:
             self.control.close()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+            self.control = None
+        self._thread.stop()
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -64,7 +131,7 @@ class MockServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _admin_headers(self) -> dict[str, str]:
+    def admin_headers(self) -> dict[str, str]:
         token = self.settings.admin_token
         return {"Authorization": f"Bearer {token}"} if token else {}
 
@@ -86,69 +153,94 @@ class MockServer:
         return f"{self.base_url}/bumblebee"
 
     # -- control plane ------------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One control-plane call; a 4xx/5xx raises with the server's explanation."""
         assert self.control is not None, "start() the server first"
         response = self.control.request(method, path, **kwargs)
         if response.status_code >= 400:
-            raise RuntimeError(f"control call {method} {path} failed: {response.status_code} {response.text}")
+            raise RuntimeError(f"control call {method} /_mock{path} failed: {response.status_code} {response.text}")
         return response.json()
 
+    _call = call
+
+    def health(self) -> dict[str, Any]:
+        return self.call("GET", "/health")
+
     def credentials(self) -> dict[str, Any]:
-        return self._call("GET", "/credentials")
+        if self._credentials is None:
+            self._credentials = self.call("GET", "/credentials")
+        return self._credentials
 
     def reset(self, api: str | None = None) -> None:
-        self._call("POST", "/reset", params={"api": api} if api else None)
+        self.call("POST", "/reset", params={"api": api} if api else None)
 
     def clock(self) -> dict[str, Any]:
-        return self._call("GET", "/clock")
+        return self.call("GET", "/clock")
+
+    def now(self) -> float:
+        return float(self.clock()["now"])
 
     def freeze(self, at: float | None = None) -> dict[str, Any]:
-        result = self._call("POST", "/clock", json={"mode": "frozen"})
+        result = self.call("POST", "/clock", json={"mode": "frozen"})
         if at is not None and at > result["now"]:
-            result = self._call("POST", "/clock", json={"set": at})
+            result = self.call("POST", "/clock", json={"set": at})
         return result
 
     def unfreeze(self) -> dict[str, Any]:
-        return self._call("POST", "/clock", json={"mode": "real"})
+        return self.call("POST", "/clock", json={"mode": "real"})
+
+    def reset_clock(self) -> dict[str, Any]:
+        """Back to the clock the server started with (wall time in real mode)."""
+        return self.call("POST", "/clock", json={"reset": True})
 
     def advance(self, seconds: float) -> dict[str, Any]:
-        return self._call("POST", "/clock", json={"advance_seconds": seconds})
+        """Move the clock forward, firing every timer (webhook retries...) on the way."""
+        return self.call("POST", "/clock", json={"advance_seconds": seconds})
+
+    def set_time(self, when: float) -> dict[str, Any]:
+        return self.call("POST", "/clock", json={"set": when})
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
-        return self._call("GET", "/requests", params=filters)["requests"]
+        return self.call("GET", "/requests", params=filters)["requests"]
 
     def clear_requests(self) -> None:
-        self._call("DELETE", "/requests")
+        self.call("DELETE", "/requests")
 
     def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
-        return self._call("GET", "/webhooks/deliveries", params=filters)["deliveries"]
+        return self.call("GET", "/webhooks/deliveries", params=filters)["deliveries"]
 
     def snapshot(self) -> dict[str, Any]:
-        return self._call("GET", "/state")
+        return self.call("GET", "/state")
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._call("PUT", "/state", json=state)
+        self.call("PUT", "/state", json=state)
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
-        return self._call("POST", "/faults", json=rule)["faults"][0]
+        return self.call("POST", "/faults", json=rule)["faults"][0]
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/faults")["faults"]
 
     def clear_faults(self) -> None:
-        self._call("DELETE", "/faults")
+        self.call("DELETE", "/faults")
 
     def simulate(self, api: str, path: str, body: Any = None) -> Any:
-        return self._call("POST", f"/{api}/{path.lstrip('/')}", json=body if body is not None else {})
+        return self.call("POST", f"/{api}/{path.lstrip('/')}", json=body if body is not None else {})
 
-    def wait_idle(self) -> None:
+    def wait_idle(self, timeout: float = 120.0) -> None:
         """Wait until webhook attempts already under way have finished."""
-        loop = self.runtime.loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self.runtime.timers.drain(), loop).result(timeout=120)
+        if self._thread.loop is not None:
+            self._thread.run(self.runtime.timers.drain(), timeout=timeout)
 
 
 # -- clients ---------------------------------------------------------------------------
 class HubbySigner(httpx.Auth):
     """Signs each request as Hubby requires: hex HMAC-SHA256 of
-    timestamp(ms) + METHOD + path[?query] with the partner secret."""
+    timestamp(ms) + METHOD + path[?query] with the partner secret, sent as
+    `x-api-key`, `x-timestamp`, `x-signature`.
+
+    `clock_ms` gives the timestamp (default: wall time); the plugin passes the fake's clock
+    so signatures stay inside the window when a test has moved the clock."""
 
     def __init__(self, api_key: str, secret: str, *, clock_ms: Any = None, include_api_prefix: bool = True) -> None:
         self.api_key = api_key
@@ -156,8 +248,14 @@ class HubbySigner(httpx.Auth):
         self.clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self.include_api_prefix = include_api_prefix
 
+    def sign(self, method: str, path: str, query: str = "", timestamp: int | str | None = None) -> dict[str, str]:
+        """The three headers for one request (`path` as sent, e.g. "/api/bookings")."""
+        ts = str(self.clock_ms() if timestamp is None else timestamp)
+        message = f"{ts}{method.upper()}{path}" + (f"?{query}" if query else "")
+        signature = hmac.new(self.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+        return {"x-api-key": self.api_key, "x-timestamp": ts, "x-signature": signature}
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        timestamp = str(self.clock_ms())
         path = request.url.path
         marker = "/hubby"
         if marker in path:
@@ -165,9 +263,5 @@ class HubbySigner(httpx.Auth):
         if not self.include_api_prefix and path.startswith("/api/"):
             path = path[len("/api") :]
         query = request.url.query.decode() if isinstance(request.url.query, bytes) else request.url.query
-        message = f"{timestamp}{request.method.upper()}{path}" + (f"?{query}" if query else "")
-        signature = hmac.new(self.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-        request.headers["x-api-key"] = self.api_key
-        request.headers["x-timestamp"] = timestamp
-        request.headers["x-signature"] = signature
+        request.headers.update(self.sign(request.method, path, query))
         yield request

@@ -4,6 +4,7 @@ webhook deliveries, and each API's world simulation (`/_mock/<api>/...`)."""
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from ..apis import REGISTRY
-from ..kernel.faults import FaultError
+from ..kernel.faults import FaultError, validate_rule
 from ..kernel.runtime import Runtime
 from .common import ControlError, json_body
 
@@ -59,7 +60,15 @@ def control_app(runtime: Runtime) -> Starlette:
             data = await json_body(request)
             if not isinstance(data, dict):
                 raise ControlError(400, "expected a JSON object")
+            unknown = sorted(set(data) - {"mode", "set", "advance_seconds", "reset"})
+            if unknown:
+                raise ControlError(400, f"unknown clock fields {unknown}; use mode, set, advance_seconds or reset")
             fired = 0
+            if data.get("reset"):
+                # back to the clock the server started with (wall time in real mode); the one
+                # move allowed backwards, so a test that fast-forwarded can hand the clock back
+                rt.clock.set_mode(rt.settings.clock)
+                rt.clock._jump(rt.settings.clock_start if rt.settings.clock_start is not None else time.time())
             if "mode" in data:
                 if data["mode"] not in ("real", "frozen"):
                     raise ControlError(400, "mode must be 'real' or 'frozen'")
@@ -74,7 +83,7 @@ def control_app(runtime: Runtime) -> Starlette:
                 if seconds < 0:
                     raise ControlError(400, "advance_seconds must not be negative")
                 fired += await rt.timers.advance(seconds)
-            rt.store.flush()
+            rt.save_clock()
             return JSONResponse({**rt.clock.snapshot(), "timers_fired": fired, "timers_pending": rt.timers.pending()})
         return JSONResponse({**rt.clock.snapshot(), "timers_pending": rt.timers.pending()})
 
@@ -123,8 +132,9 @@ def control_app(runtime: Runtime) -> Starlette:
             try:
                 await rt.timers.drain()
                 rt.restore(data)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise ControlError(400, f"not a state document: {exc}") from exc
+            rt.save_clock()
             return JSONResponse({"restored": True})
         return JSONResponse(rt.snapshot())
 
@@ -135,10 +145,16 @@ def control_app(runtime: Runtime) -> Starlette:
         if request.method == "POST":
             data = await json_body(request)
             items = data if isinstance(data, list) else [data]
-            try:
-                added = [rt.faults.add(item).describe() for item in items]
-            except (FaultError, TypeError, ValueError) as exc:
-                raise ControlError(400, f"invalid fault: {exc}") from exc
+            apis = [api.NAME for api in REGISTRY]
+            for index, item in enumerate(items):
+                where = f"rule {index}: " if len(items) > 1 else ""
+                try:
+                    validate_rule(item)
+                except FaultError as exc:
+                    raise ControlError(400, f"invalid fault: {where}{exc}") from None
+                if item.get("api") is not None and item["api"] not in apis:
+                    raise ControlError(400, f"invalid fault: {where}api must be one of {apis}")
+            added = [rt.faults.add(item).describe() for item in items]  # all or nothing
             return JSONResponse({"faults": added}, status_code=201)
         return JSONResponse({"faults": [f.describe() for f in rt.faults.rules]})
 
@@ -160,21 +176,44 @@ def control_app(runtime: Runtime) -> Starlette:
         assert isinstance(exc, ControlError)
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-    app = Starlette(routes=routes, exception_handlers={ControlError: on_control_error})
+    inner = Starlette(routes=routes, exception_handlers={ControlError: on_control_error})
     token = rt.settings.admin_token
-    if not token:
-        return app
 
-    async def guarded(scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].endswith("/health"):
-            auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
-                response = JSONResponse({"error": "the control plane needs 'Authorization: Bearer <MOCKSERVER_ADMIN_TOKEN>'"}, status_code=401)
-                await response(scope, receive, send)
-                return
-        await app(scope, receive, send)
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
+        if token and _below(scope) != "/health" and not _authorized(scope, token):
+            response = JSONResponse(
+                {"error": "the control plane needs 'Authorization: Bearer <MOCKSERVER_ADMIN_TOKEN>'"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="mockserver control plane"'},
+            )
+            await response(scope, receive, send)
+            return
 
-    return guarded  # type: ignore[return-value]
+        async def send_flushed(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                rt.store.flush()  # whatever the control plane answered is on disk (with --state)
+            await send(message)
+
+        await inner(scope, receive, send_flushed)
+
+    return app  # type: ignore[return-value]
+
+
+def _below(scope: dict) -> str:
+    """The path below the /_mock mount."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _authorized(scope: dict, token: str) -> bool:
+    auth = b""
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"authorization":
+            auth = value
+    return hmac.compare_digest(auth, f"Bearer {token}".encode())
 
 
 def _number(value: Any, name: str) -> float:

@@ -8,7 +8,6 @@ from typing import Any
 
 from .spec import Violation
 
-
 # Phrases that differ between Python versions, pinned to the names the APIs use.
 _REASONS = {413: "Payload Too Large", 422: "Unprocessable Entity"}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -63,9 +64,33 @@ class Runtime:
     def start_state(self) -> None:
         """Load saved state, or seed from the scenario."""
         if self.store.persistent and self.store.load():
+            self._load_clock()
             self._loaded()
             return
         self.reset()
+
+    # The clock's position is state too: a restarted sandbox whose clock had been frozen or
+    # fast-forwarded continues from there, so its pending timers keep their meaning.
+    CLOCK_TABLE = "kernel.clock"
+
+    def save_clock(self) -> None:
+        """Record where the clock is (after a control-plane move) and flush."""
+        now = self.clock.now()
+        self.store.table(self.CLOCK_TABLE).put(
+            "clock", {"mode": self.clock.mode, "now": now, "offset": now - time.time()}
+        )
+        self.store.flush()
+
+    def _load_clock(self) -> None:
+        saved = self.store.table(self.CLOCK_TABLE).get("clock")
+        if not saved or self.settings.clock_start is not None:  # an explicit --clock-start wins
+            return
+        if saved.get("mode") == "frozen":
+            self.clock.set_mode("frozen")
+            self.clock._jump(float(saved["now"]))
+        else:
+            self.clock.set_mode("real")
+            self.clock._jump(time.time() + float(saved.get("offset", 0.0)))
 
     def reset(self, api: str | None = None) -> None:
         names = [api] if api else list(self.backends)
