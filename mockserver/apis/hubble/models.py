@@ -31,7 +31,7 @@ import jwt
 from ...kernel.errors import ApiError
 from ...kernel.ids import Ids
 from ...kernel.pagination import TokenCodec
-from .models_common import iso, not_found
+from .models_common import apply_set_fields, iso, not_found
 from .models_devices import DevicesMixin
 from .models_metrics import MetricsMixin
 from .models_packets import PacketsMixin
@@ -156,14 +156,9 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
             "set_contact_info": "contact_info",
             "set_timezone": "timezone",
         }
-        if not any(k in body for k in changes):
-            raise ApiError(400, "nothing to update: set at least one of " + ", ".join(changes))
         if "set_timezone" in body:
             _check_timezone(body["set_timezone"])
-        for field_name, key in changes.items():
-            if field_name in body:
-                record[key] = body[field_name]
-        return self.orgs.put(org_id, record)
+        return self.orgs.put(org_id, apply_set_fields(record, body, changes))
 
     # -- API keys -------------------------------------------------------------------------
     def principal_for(self, token: str) -> Principal:
@@ -337,12 +332,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def update_user(self, org_id: str, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         record = dict(self._user(org_id, user_id))
         fields = {"set_first_name": "first_name", "set_last_name": "last_name", "set_role": "role"}
-        if not any(k in body for k in fields):
-            raise ApiError(400, "nothing to update: set at least one of " + ", ".join(fields))
-        for name, key in fields.items():
-            if name in body:
-                record[key] = body[name]
-        return self.user_view(self.users.put(user_id, record))
+        return self.user_view(self.users.put(user_id, apply_set_fields(record, body, fields)))
 
     def delete_user(self, org_id: str, user_id: str) -> dict[str, Any]:
         self._user(org_id, user_id)
@@ -432,12 +422,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def update_webhook(self, org_id: str, webhook_id: str, body: dict[str, Any]) -> dict[str, Any]:
         record = dict(self._webhook(org_id, webhook_id))
         fields = {"set_name": "name", "set_url": "url", "set_max_batch_size": "max_batch_size"}
-        if not any(k in body for k in fields):
-            raise ApiError(400, "nothing to update: set at least one of " + ", ".join(fields))
-        for name, key in fields.items():
-            if name in body:
-                record[key] = body[name]
-        return self.webhook_view(self.webhooks.put(webhook_id, record))
+        return self.webhook_view(self.webhooks.put(webhook_id, apply_set_fields(record, body, fields)))
 
     def delete_webhook(self, org_id: str, webhook_id: str) -> dict[str, Any]:
         self._webhook(org_id, webhook_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from ...kernel.errors import ApiError
 
@@ -13,6 +14,17 @@ HOUR = 3600
 def iso(ts: float) -> str:
     """RFC 3339 in UTC with a Z, whole seconds: 2025-04-25T14:00:00Z."""
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def apply_set_fields(record: dict[str, Any], body: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """Copy the vendor's `set_*` fields of a PATCH body onto a record (`fields` maps each
+    body name to the record key); a body that sets none of them is a 400."""
+    if not any(name in body for name in fields):
+        raise ApiError(400, "nothing to update: set at least one of " + ", ".join(fields))
+    for name, key in fields.items():
+        if name in body:
+            record[key] = body[name]
+    return record
 
 
 def not_found(what: str, ident: str) -> ApiError:
