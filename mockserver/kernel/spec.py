@@ -9,6 +9,7 @@ validator in the tests.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -310,5 +311,10 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON. orjson is several times faster than json on the hot path."""
-    return orjson.dumps(value)
+    """Compact UTF-8 JSON. orjson is several times faster than json on the hot path; the
+    standard library takes what orjson refuses (integers beyond 64 bits, which a client
+    may legitimately send where a schema sets no maximum)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

@@ -194,3 +194,12 @@ def test_fault_rules_match_by_operation_and_count():
     runtime.faults.add({"kind": "status", "status": 500, "operation_id": "get-thing", "count": 2})
     assert client.get("/t/things").status_code == 200
     assert [client.get("/t/things/1").status_code for _ in range(3)] == [500, 500, 200]
+
+
+def test_an_integer_beyond_64_bits_is_echoed_not_a_500():
+    client, _ = make_client(rate_limit=False)
+    big = 2830819212136900503510450176
+    r = client.get(f"/t/things?limit=3&tag={big}")
+    assert r.status_code == 200
+    r = client.post("/t/things", json={"name": "x", "n": big})
+    assert r.status_code == 201 and r.json()["n"] == big

@@ -1,0 +1,16 @@
+"""The contract-test harness: verify the fake, the real APIs and users' own clients against
+the specs.
+
+- `target`: what a run points at (API, base URL, credentials, limits).
+- `schema`, `links`, `auth`, `checks`, `suite`: the schemathesis suites' machinery.
+- `fake`: the fake as a target, started when no base URL is given.
+- `runner`: `mockserver contracts run` (preflight, pytest, JUnit XML).
+- `webhooks`: webhook payload contracts (the fake's deliveries, a user's receiver).
+- `client`: `mockserver contracts client -- CMD` (a user's client against a fresh fake).
+- `vendor`: requests checked against a vendor document with openapi-core.
+- `sdk_report`: what pyhubblenetwork sends that the vendor document does not describe.
+"""
+
+from .target import APIS, HarnessError, Target
+
+__all__ = ["APIS", "HarnessError", "Target"]
