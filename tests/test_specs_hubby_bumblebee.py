@@ -688,3 +688,107 @@ def test_bumblebee_sandbox_message_attempts() -> None:
     assert not state.is_valid("cancelled")
     params = {p["name"]: p for p in doc["paths"]["/webhooks/{webhook_id}/messages"]["get"]["parameters"]}
     assert set(params) == {"state", "limit"}
+
+
+# ---------------------------------------------------------------- X-Request-ID on every response
+
+HUBBLE = "hubble-openapi.yaml"
+# headers any HTTP server adds; everything else the fake sends must be in the spec
+STANDARD_RESPONSE_HEADERS = {
+    "content-type",
+    "content-length",
+    "date",
+    "server",
+    "allow",
+    "location",
+    "www-authenticate",
+}
+
+
+@pytest.mark.parametrize("name", [HUBBY, BB_SANDBOX, HUBBLE])
+def test_every_response_documents_x_request_id(name: str) -> None:
+    """The shared pipeline sends X-Request-ID on every response of every API (and echoes
+    the caller's own), so every response of every operation must document it."""
+    doc = load(name)
+    problems, checked = [], 0
+    for path, method, item, op in operations(doc):
+        where = f"{method.upper()} {path}"
+        params = [deref(doc, p) for p in [*item.get("parameters", []), *op.get("parameters", [])]]
+        if not any(p["in"] == "header" and p["name"].lower() == "x-request-id" for p in params):
+            problems.append(f"{where}: no X-Request-ID request header parameter")
+        for status, r in op["responses"].items():
+            checked += 1
+            headers = {k.lower(): deref(doc, h) for k, h in (deref(doc, r).get("headers") or {}).items()}
+            header = headers.get("x-request-id")
+            if header is None:
+                problems.append(f"{where} {status}: X-Request-ID not documented")
+            elif not header.get("required") or deref(doc, header["schema"]).get("type") != "string":
+                problems.append(f"{where} {status}: X-Request-ID must be a required string")
+    assert checked > 0
+    assert not problems, "\n".join(problems)
+
+
+def _undocumented_headers(spec: Any, mount: str, response: Any) -> list[str]:
+    from mockserver.kernel.spec import NoRoute  # noqa: PLC0415
+
+    path = response.request.url.path
+    assert path.startswith(mount), path
+    where = f"{response.request.method} {path} -> {response.status_code}"
+    try:
+        op, _ = spec.match(response.request.method, path[len(mount) :])
+    except NoRoute:
+        return [f"{where}: no operation in the spec"]
+    documented = op.response(response.status_code)
+    if documented is None:
+        return [f"{where}: status not documented for {op.operation_id}"]
+    return [
+        f"{where}: header `{name}` not documented for {op.operation_id} {response.status_code}"
+        for name in response.headers.keys()
+        if name.lower() not in STANDARD_RESPONSE_HEADERS and name.lower() not in documented.headers
+    ]
+
+
+def test_live_response_headers_are_documented() -> None:
+    """One success and one failure per API against a strict demo server: every non-standard
+    header the fake sends is documented for that operation and status."""
+    import httpx  # noqa: PLC0415
+
+    from mockserver.kernel.spec import Spec  # noqa: PLC0415
+    from mockserver.settings import Settings  # noqa: PLC0415
+    from mockserver.testing import HubbySigner, MockServer  # noqa: PLC0415
+
+    specs = {
+        "hubble": (Spec.from_resource("hubble", HUBBLE), "/hubble"),
+        "hubby": (Spec.from_resource("hubby", HUBBY), "/hubby/api"),
+        "bumblebee": (Spec.from_resource("bumblebee", BB_SANDBOX), "/bumblebee"),
+    }
+    with MockServer(Settings(scenario="demo", strict=True)) as server:
+        creds = server.credentials()
+        hubble = creds["hubble"]
+        devices = f"{server.hubble_url}/api/org/{hubble['org_id']}/devices"
+        hubby = creds["hubby"]
+        signer = HubbySigner(hubby["api_key"], hubby["secret"], clock_ms=server.runtime.clock.now_ms)
+        with httpx.Client(timeout=30, trust_env=False) as c:
+            calls = {
+                "hubble": [
+                    (c.get(devices, headers={"Authorization": f"Bearer {hubble['token']}"}), 200),
+                    (c.get(devices, headers={"Authorization": "Bearer nope"}), 401),
+                ],
+                "hubby": [
+                    (c.get(f"{server.hubby_url}/bookings", auth=signer), 200),
+                    (c.get(f"{server.hubby_url}/bookings"), 401),
+                ],
+                "bumblebee": [
+                    (c.get(f"{server.bumblebee_url}/webhooks", headers={"X-Request-ID": "trace-me-1"}), 200),
+                    (c.get(f"{server.bumblebee_url}/webhooks/nope"), 404),
+                ],
+            }
+    problems = []
+    for api, pairs in calls.items():
+        spec, mount = specs[api]
+        for response, status in pairs:
+            assert response.status_code == status, f"{api}: {response.status_code} {response.text}"
+            assert response.headers.get("x-request-id"), f"{api} {status}: no X-Request-ID"
+            problems += _undocumented_headers(spec, mount, response)
+    assert calls["bumblebee"][0][0].headers["x-request-id"] == "trace-me-1"
+    assert not problems, "\n".join(problems)

@@ -145,9 +145,9 @@ class ApiMount:
                 if fault.finishes:
                     entry["status"] = fault.status
                     rt.journal.record(entry)  # before the client can see the outcome
-                    await fault.apply(receive, send, self._error_bytes)
+                    await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
                     return
-                await fault.apply(receive, send, self._error_bytes)
+                await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
             # an operation that takes no body ignores one (drained, not kept: no size limit applies)
             raw_body = await _read_body(receive, rt.settings.max_body_bytes if op.takes_body else None)
             entry["request"]["body"] = _excerpt(raw_body)

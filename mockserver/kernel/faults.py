@@ -204,8 +204,15 @@ class Fault:
             ms = float(d["median"]) * math.exp(self._rng.gauss(0, float(d["sigma"])))
         return max(0.0, ms) / 1000.0
 
-    async def apply(self, receive: Callable, send: Callable, error_bytes: Callable[[int, str], bytes]) -> bool:
-        """Act on the connection. True when the request is finished (no handler runs)."""
+    async def apply(
+        self,
+        receive: Callable,
+        send: Callable,
+        error_bytes: Callable[[int, str], bytes],
+        headers: dict[str, str] | None = None,
+    ) -> bool:
+        """Act on the connection. True when the request is finished (no handler runs).
+        `headers` go on an answered fault (the request id every response carries)."""
         if self.latency_ms or self.distribution:
             await asyncio.sleep(self.delay_seconds())
         if self.kind == "latency":
@@ -213,10 +220,12 @@ class Fault:
         if self.kind == "status":
             await _drain(receive)
             body = error_bytes(int(self.status), self.message)
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            if int(self.status) == 429 or self.retry_after is not None:
-                headers.append((b"retry-after", str(self.retry_after if self.retry_after is not None else 1).encode()))
-            await send({"type": "http.response.start", "status": int(self.status), "headers": headers})
+            raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+            status = int(self.status)
+            if status == 429 or (status == 503 and self.retry_after is not None):  # where the specs document it
+                raw.append((b"retry-after", str(self.retry_after if self.retry_after is not None else 1).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": raw})
             await send({"type": "http.response.body", "body": body})
             return True
         cycle, transport = _transport(receive)

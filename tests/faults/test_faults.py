@@ -45,6 +45,13 @@ def test_429_carries_retry_after_default_1_or_as_given(tiny: Tiny):
     assert r.headers["retry-after"] == "7"
 
 
+def test_an_answered_fault_carries_the_request_id_and_retry_after_only_where_documented(tiny: Tiny):
+    r = tiny.client.get("/tiny/things", headers={"X-Mock-Fault": "status=503; retry_after=4", "X-Request-ID": "abc"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "4" and r.headers["x-request-id"] == "abc"
+    r = tiny.client.get("/tiny/things", headers={"X-Mock-Fault": "status=500; retry_after=4"})
+    assert "retry-after" not in r.headers and r.headers["x-request-id"]
+
+
 def test_status_fault_on_a_post_with_a_body_keeps_the_connection_usable(tiny: Tiny):
     tiny.runtime.faults.add({"status": 500, "method": "post", "count": 1})
     assert tiny.client.post("/tiny/things", json={"name": "x" * 5000}).status_code == 500
