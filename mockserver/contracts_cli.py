@@ -1,6 +1,6 @@
 """`mockserver contracts ...` and `mockserver proxy ...` (registered by mockserver/cli.py).
 
-    mockserver contracts run --api hubble|hubby|all [--base-url URL] [--max-examples N]
+    mockserver contracts run --api hubble|hubby|bumblebee|all [--base-url URL] [--max-examples N]
                              [--junit-xml PATH] [--allow-writes] ...
     mockserver contracts webhooks check [--base-url URL] [--api A]
     mockserver contracts webhooks send --api A --url RECEIVER [--count N] ...
@@ -64,7 +64,9 @@ def _add_run(sub: Any) -> None:
             "and --hubby-url for separate hosts."
         ),
     )
-    p.add_argument("--api", choices=["hubble", "hubby", "all"], default="all")
+    p.add_argument("--api", choices=["hubble", "hubby", "bumblebee", "all"], default="all",
+                   help="bumblebee is mockserver's own sandbox API: a fake only (with --api all and "
+                   "--hubble-url/--hubby-url it is left out)")
     p.add_argument("--base-url", help="the API's base URL (for --api all: a server root)")
     p.add_argument("--hubble-url", help="Hubble base URL, e.g. https://api.hubble.com")
     p.add_argument("--hubby-url", help="Hubby base URL, e.g. https://api-staging.hubby.dev/api")

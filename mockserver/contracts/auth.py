@@ -73,7 +73,10 @@ class HubbyHmacAuth(requests.auth.AuthBase):
         return request
 
 
-def requests_auth(target: Target) -> requests.auth.AuthBase:
+def requests_auth(target: Target) -> requests.auth.AuthBase | None:
+    """The target's credentials (None for an API without authentication, Bumblebee's sandbox)."""
+    if target.profile.auth == "none":
+        return None
     if target.profile.auth == "bearer":
         assert target.token is not None
         return BearerAuth(target.token)

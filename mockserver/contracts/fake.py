@@ -50,6 +50,7 @@ def start_fake(**overrides: Any) -> tuple[Any, dict[str, Target]]:
                 secret=creds["hubby"]["secret"],
                 is_fake=True,
             ),
+            "bumblebee": Target("bumblebee", server.bumblebee_url, is_fake=True),
         }
     except Exception:
         server.stop()

@@ -9,6 +9,8 @@ Hubble: register devices -> get -> patch -> list -> delete (and get/patch after 
 which must be 404: `use_after_free`); API keys and packet webhooks: create -> patch -> delete.
 Hubby: create booking -> get -> update -> cancel (by id or by the partner's booking_id).
 A cancelled booking still exists (status CANCELLED), so Hubby has no delete -> get link.
+Bumblebee: create webhook -> get -> patch -> list its messages -> delete (and get, patch
+and list messages after delete, which must be 404: `use_after_free`).
 """
 
 from __future__ import annotations
@@ -112,7 +114,37 @@ HUBBY_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     },
 }
 
-LINKS = {"hubble": HUBBLE_LINKS, "hubby": HUBBY_LINKS}
+WEBHOOK = {"webhook_id": "$response.body#/id"}
+DELETED_WEBHOOK = {"webhook_id": "$request.path.webhook_id"}
+
+BUMBLEBEE_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("createWebhook", "201"): {
+        "GetCreatedWebhook": {"operationId": "getWebhook", "parameters": dict(WEBHOOK)},
+        "UpdateCreatedWebhook": {"operationId": "updateWebhook", "parameters": dict(WEBHOOK)},
+        "ListCreatedWebhookMessages": {"operationId": "listWebhookMessages", "parameters": dict(WEBHOOK)},
+        "DeleteCreatedWebhook": {"operationId": "deleteWebhook", "parameters": dict(WEBHOOK)},
+    },
+    ("getWebhook", "200"): {
+        "UpdateWebhook": {"operationId": "updateWebhook", "parameters": dict(WEBHOOK)},
+        "ListWebhookMessages": {"operationId": "listWebhookMessages", "parameters": dict(WEBHOOK)},
+        "DeleteWebhook": {"operationId": "deleteWebhook", "parameters": dict(WEBHOOK)},
+    },
+    ("updateWebhook", "200"): {
+        "GetUpdatedWebhook": {"operationId": "getWebhook", "parameters": dict(WEBHOOK)},
+        "ListUpdatedWebhookMessages": {"operationId": "listWebhookMessages", "parameters": dict(WEBHOOK)},
+        "DeleteUpdatedWebhook": {"operationId": "deleteWebhook", "parameters": dict(WEBHOOK)},
+    },
+    ("listWebhooks", "200"): {
+        "GetListedWebhook": {"operationId": "getWebhook", "parameters": {"webhook_id": "$response.body#/webhooks/0/id"}},
+    },
+    ("deleteWebhook", "204"): {
+        "GetDeletedWebhook": {"operationId": "getWebhook", "parameters": dict(DELETED_WEBHOOK)},
+        "UpdateDeletedWebhook": {"operationId": "updateWebhook", "parameters": dict(DELETED_WEBHOOK)},
+        "ListDeletedWebhookMessages": {"operationId": "listWebhookMessages", "parameters": dict(DELETED_WEBHOOK)},
+    },
+}
+
+LINKS = {"hubble": HUBBLE_LINKS, "hubby": HUBBY_LINKS, "bumblebee": BUMBLEBEE_LINKS}
 
 
 def _operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from .target import HarnessError, Target
 PROBES = {
     "hubble": ("GET", "/api/org/{org_id}/check"),
     "hubby": ("GET", "/countries"),
+    "bumblebee": ("GET", "/webhooks"),
 }
 TIMEOUT = 10.0
 

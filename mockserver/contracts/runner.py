@@ -24,10 +24,10 @@ from typing import Any
 import requests
 
 from . import preflight
-from .target import APIS, ENV_PREFIX, HarnessError, Target, profile
+from .target import APIS, CREDENTIAL_FIELDS, ENV_PREFIX, HarnessError, Target, profile
 
 SUITES = Path(__file__).resolve().parent / "suites"
-SUITE_FILES = {"hubble": "test_hubble.py", "hubby": "test_hubby.py"}
+SUITE_FILES = {"hubble": "test_hubble.py", "hubby": "test_hubby.py", "bumblebee": "test_bumblebee.py"}
 WEBHOOK_SUITE = "test_webhooks.py"  # with --api all, against a fake
 DEFAULT_REMOTE_RATE_LIMIT = "2/s"
 CREDENTIAL_ENV = {  # used only when a base URL is given explicitly
@@ -84,7 +84,7 @@ class RunOptions:
 
 
 def api_url(options: RunOptions, api: str) -> str | None:
-    explicit = options.hubble_url if api == "hubble" else options.hubby_url
+    explicit = {"hubble": options.hubble_url, "hubby": options.hubby_url}.get(api)
     if explicit:
         return explicit.rstrip("/")
     if not options.base_url:
@@ -98,6 +98,14 @@ def api_url(options: RunOptions, api: str) -> str | None:
 def _root_of(url: str, api: str) -> str:
     mount = profile(api).fake_mount
     return url[: -len(mount)] if url.endswith(mount) else url
+
+
+def _spec_for(options: RunOptions, api: str) -> str | None:
+    """The spec given for `api` (--spec covers Hubble and Hubby; Bumblebee only when it is
+    the one API under test)."""
+    if api == "bumblebee":
+        return options.spec if options.api == "bumblebee" else None
+    return (options.hubble_spec if api == "hubble" else options.hubby_spec) or options.spec
 
 
 def mock_credentials(url: str, api: str) -> dict[str, Any] | None:
@@ -136,12 +144,12 @@ def remote_targets(options: RunOptions) -> dict[str, Target]:
             continue
         preflight.check_base_url(url)
         given = {name: getattr(options, name) or environ.get(var) for name, var in CREDENTIAL_ENV.items()}
-        spec = (options.hubble_spec if api == "hubble" else options.hubby_spec) or options.spec or ""
+        spec = _spec_for(options, api) or ""
         kwargs: dict[str, Any] = {"api": api, "base_url": url, "spec_path": spec}
-        fields = ("token", "org_id") if api == "hubble" else ("api_key", "secret")
+        fields = CREDENTIAL_FIELDS[api]
         kwargs.update({name: given[name] for name in fields})
         is_fake = False
-        if any(not kwargs[name] for name in fields):
+        if not fields or any(not kwargs[name] for name in fields):
             creds = mock_credentials(url, api)
             if creds is not None:
                 for name in fields:
@@ -167,6 +175,9 @@ def run(options: RunOptions) -> int:
 
         read_document(path)
     remote = remote_targets(options)
+    if remote and options.api == "all" and "bumblebee" not in remote:
+        # the Bumblebee sandbox API is mockserver's own: real vendor hosts do not serve it
+        apis = [api for api in apis if api != "bumblebee"]
     if remote and len(remote) != len(apis):
         missing = ", ".join(api for api in apis if api not in remote)
         raise HarnessError(f"a base URL was given for some APIs but not for {missing}")
@@ -239,8 +250,7 @@ def _start_fake(options: RunOptions) -> tuple[Any, dict[str, Target]]:
         server, targets = start_fake()
     except Exception as exc:
         raise HarnessError(f"cannot start the fake: {type(exc).__name__}: {exc}") from None
-    spec_for = {"hubble": options.hubble_spec or options.spec, "hubby": options.hubby_spec or options.spec}
-    targets = {api: t.with_(spec_path=spec_for[api]) if spec_for[api] else t for api, t in targets.items()}
+    targets = {api: t.with_(spec_path=spec) if (spec := _spec_for(options, api)) else t for api, t in targets.items()}
     if not options.quiet:
         print(f"mockserver contracts: testing a fresh fake at {server.base_url}", flush=True)
     return server, targets

@@ -100,7 +100,9 @@ def load_schema(target: Target) -> Any:
         raise HarnessError(f"cannot set up schemathesis for {target.api}: {exc}") from None
     if not target.writes_allowed:
         schema = schema.include(method=sorted(READ_ONLY_METHODS))
-    attach_auth(schema, requests_auth(target), credential_headers(document))
+    auth = requests_auth(target)
+    if auth is not None:
+        attach_auth(schema, auth, credential_headers(document))
     attach_seeds(schema, document, target.api)
     return schema
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from ..kernel.spec import resource_path
 
-APIS = ("hubble", "hubby")
+APIS = ("hubble", "hubby", "bumblebee")
 ENV_PREFIX = "MOCKSERVER_CONTRACTS_"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CREDENTIAL_FIELDS = {"hubble": ("token", "org_id"), "hubby": ("api_key", "secret"), "bumblebee": ()}
 
 
 class HarnessError(Exception):
@@ -30,7 +31,7 @@ class ApiProfile:
     title: str
     spec_resource: str
     fake_mount: str  # where the fake serves it, below the server root
-    auth: str  # bearer | hmac
+    auth: str  # bearer | hmac | none
     checks: tuple[str, ...]
     env_fields: dict[str, str]  # Target field -> env var suffix
 
@@ -74,6 +75,23 @@ PROFILES: dict[str, ApiProfile] = {
             "ensure_resource_availability",
         ),
         env_fields={"api_key": "API_KEY", "secret": "SECRET"},
+    ),
+    "bumblebee": ApiProfile(
+        name="bumblebee",
+        title="Bumblebee sandbox (mockserver)",
+        spec_resource="bumblebee-openapi.yaml",
+        fake_mount="/bumblebee",
+        auth="none",  # mockserver's own sandbox API: no credentials
+        checks=(
+            "not_a_server_error",
+            "status_code_conformance",
+            "response_schema_conformance",
+            "content_type_conformance",
+            "negative_data_rejection",
+            "use_after_free",
+            "ensure_resource_availability",
+        ),
+        env_fields={},
     ),
 }
 
@@ -139,9 +157,10 @@ class Target:
         return {"org_id": self.org_id} if self.api == "hubble" and self.org_id else {}
 
     def missing_credentials(self) -> list[str]:
-        if self.api == "hubble":
-            return [name for name in ("token", "org_id") if not getattr(self, name)]
-        return [name for name in ("api_key", "secret") if not getattr(self, name)]
+        return [name for name in self.credential_fields() if not getattr(self, name)]
+
+    def credential_fields(self) -> tuple[str, ...]:
+        return CREDENTIAL_FIELDS[self.api]
 
     # -- environment round trip (the CLI -> pytest subprocess -> suites) -----------------
     def to_env(self, knobs: bool = True) -> dict[str, str]:

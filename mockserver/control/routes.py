@@ -18,6 +18,11 @@ from ..kernel.runtime import Runtime
 from .common import ControlError, json_body
 
 
+# the clock stays where every API can still render its times (and a year later): a date-time
+# in year 10000 has no ISO 8601 / RFC 3339 form
+LATEST_CLOCK = 253370764800.0  # 9998-12-31T00:00:00Z
+
+
 def credentials(runtime: Runtime) -> dict[str, Any]:
     s = runtime.settings
     base = s.base_url
@@ -77,11 +82,15 @@ def control_app(runtime: Runtime) -> Starlette:
                 target = _number(data["set"], "set")
                 if target < rt.clock.now():
                     raise ControlError(400, "the clock only moves forward: 'set' is in its past")
+                if target > LATEST_CLOCK:
+                    raise ControlError(400, f"'set' is past the latest time the clock can show ({LATEST_CLOCK:.0f}, 9998-12-31)")
                 fired += await rt.timers.run_until(target)
             if "advance_seconds" in data:
                 seconds = _number(data["advance_seconds"], "advance_seconds")
                 if seconds < 0:
                     raise ControlError(400, "advance_seconds must not be negative")
+                if rt.clock.now() + seconds > LATEST_CLOCK:
+                    raise ControlError(400, "advance_seconds moves the clock past the latest time it can show (9998-12-31)")
                 fired += await rt.timers.advance(seconds)
             rt.save_clock()
             return JSONResponse({**rt.clock.snapshot(), "timers_fired": fired, "timers_pending": rt.timers.pending()})

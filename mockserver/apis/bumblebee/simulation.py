@@ -242,7 +242,7 @@ class World:
 def _reading_types(request: dict[str, Any]) -> list[str]:
     given = [t for t, keys in VALUES.items() if any(k in request for k in keys)]
     if "data_types" in request or "data_type" in request:
-        asked = request.get("data_types") or [request["data_type"]]
+        asked = request["data_types"] if "data_types" in request else [request["data_type"]]
         types = [t for t in asked if t != SIGFOX]
         for t in given:
             if t not in types:
@@ -255,13 +255,23 @@ def _reading_types(request: dict[str, Any]) -> list[str]:
     return [t for t in READINGS if t in given] if given else list(DEFAULT_READINGS)
 
 
+# times a webhook body can show: from the Unix epoch (older dates carry local mean time
+# offsets like +00:19:32, which are not RFC 3339) to the last day of year 9998 (no year
+# 10000 once the account's UTC offset is applied)
+EARLIEST_TIME = 0.0
+LATEST_TIME = 253370764800.0  # 9998-12-31T00:00:00Z
+
+
 def _time(request: dict[str, Any], key: str, default: float) -> float:
     if key not in request:
         return default
     try:
-        return payloads.parse_time(request[key])
+        value = payloads.parse_time(request[key])
     except (ValueError, OverflowError):
         raise invalid(key, f"{key} must be an ISO 8601 date-time or Unix seconds") from None
+    if not EARLIEST_TIME <= value <= LATEST_TIME:
+        raise invalid(key, f"{key} must be between 1970-01-01 and 9998-12-31")
+    return value
 
 
 def _clamp(value: float, limit: float) -> float:
