@@ -17,7 +17,6 @@ from ..kernel.faults import FaultError, validate_rule
 from ..kernel.runtime import Runtime
 from .common import ControlError, json_body
 
-
 # the clock stays where every API can still render its times (and a year later): a date-time
 # in year 10000 has no ISO 8601 / RFC 3339 form
 LATEST_CLOCK = 253370764800.0  # 9998-12-31T00:00:00Z

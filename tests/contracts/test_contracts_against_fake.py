@@ -12,7 +12,7 @@ from mockserver.contracts.fake import start_fake
 from mockserver.contracts.runner import SUITES
 
 
-def test_both_suites_pass_against_a_fresh_fake(cli, tmp_path):
+def test_every_suite_passes_against_a_fresh_fake(cli, tmp_path):
     report = tmp_path / "contracts.xml"
     result = cli("contracts", "run", "--api", "all", "--max-examples", "5", "--junit-xml", str(report))
     assert result.code == 0, result.text
@@ -22,9 +22,47 @@ def test_both_suites_pass_against_a_fresh_fake(cli, tmp_path):
     assert suite.get("failures") == "0" and suite.get("errors") == "0"
     hubble = [n for n in cases if n.startswith("test_hubble_operation[")]
     hubby = [n for n in cases if n.startswith("test_hubby_operation[")]
-    assert len(hubble) >= 30 and len(hubby) >= 15
-    for name in ("test_hubble_stateful", "test_hubby_stateful", "test_every_webhook_the_fake_emits_matches_its_spec"):
+    bumblebee = [n for n in cases if n.startswith("test_bumblebee_operation[")]
+    assert len(hubble) >= 30 and len(hubby) >= 15 and len(bumblebee) == 7
+    for name in ("test_hubble_stateful", "test_hubby_stateful", "test_bumblebee_stateful",
+                 "test_every_webhook_the_fake_emits_matches_its_spec"):
         assert cases[name].find("skipped") is None, f"{name} did not run"
+
+
+def test_the_bumblebee_suite_alone_follows_the_webhook_life_cycle(cli, tmp_path):
+    """`--api bumblebee`: every sandbox operation fuzzed, and the stateful run reaches the
+    delete -> get (404) link that `use_after_free` checks."""
+    report = tmp_path / "bumblebee.xml"
+    result = cli("contracts", "run", "--api", "bumblebee", "--max-examples", "10", "--junit-xml", str(report))
+    assert result.code == 0, result.text
+    suite = ET.parse(report).getroot().find("testsuite")
+    names = {case.get("name") for case in suite.iter("testcase")}
+    assert {
+        "test_bumblebee_operation[POST /webhooks]",
+        "test_bumblebee_operation[DELETE /webhooks/{webhook_id}]",
+        "test_bumblebee_operation[POST /webhooks/{webhook_id}/messages/{message_id}/resend]",
+        "test_bumblebee_stateful",
+    } <= names
+    assert not any(n.startswith(("test_hubble", "test_hubby")) for n in names)
+    assert suite.get("failures") == "0" and suite.get("errors") == "0" and suite.get("skipped") == "0"
+
+
+def test_the_bumblebee_stateful_run_catches_a_webhook_that_outlives_its_delete(monkeypatch):
+    """The links reach get-after-delete: a fake whose delete leaves the webhook in place fails."""
+    import pytest
+
+    from mockserver.apis.bumblebee import models
+    from mockserver.contracts.suite import Suite
+
+    monkeypatch.setattr(models.BumblebeeBackend, "delete_webhook", lambda self, webhook_id: self.get_webhook(webhook_id))
+    server, targets = start_fake()
+    try:
+        suite = Suite(targets["bumblebee"].with_(max_examples=10))
+        with pytest.raises(pytest.fail.Exception) as failed:
+            suite.run_stateful()
+        assert "Deleted resource still available" in str(failed.value), str(failed.value)
+    finally:
+        server.stop()
 
 
 def test_the_fake_target_can_probe_scopes():
