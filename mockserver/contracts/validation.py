@@ -16,6 +16,7 @@ from typing import Any
 from starlette.datastructures import Headers, QueryParams
 
 from ..kernel.spec import NoRoute, Operation, Spec, Violation
+from ..kernel.validation import parse_request
 from .drift import undocumented_fields
 
 JSON = "application/json"
@@ -60,42 +61,8 @@ def match(spec: Spec, method: str, path: str, prefixes: tuple[str, ...] = ("",))
 
 def request_violations(op: Operation, raw_params: dict[str, str], headers: Headers, raw_query: str, body: bytes) -> tuple[list[Violation], Any]:
     """Parameter and body violations (what the fake answers 400 for); returns (violations, parsed body)."""
-    violations: list[Violation] = []
-    query = QueryParams(raw_query)
-    for param in op.parameters:
-        if param.location == "path":
-            raw: Any = raw_params.get(param.name)
-        elif param.location == "query":
-            values = query.getlist(param.name)
-            raw = values if (values and param.is_array) else (values[-1] if values else None)
-        elif param.location == "header":
-            raw = headers.get(param.name)
-        else:
-            continue
-        where = f"{param.location}.{param.name}"
-        if raw is None:
-            if param.required:
-                violations.append(Violation(where, "required parameter is missing"))
-            continue
-        violations.extend(param.schema.errors(param.coerce(raw), where))
-    parsed = None
-    if op.takes_body:
-        ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
-        if not body.strip():
-            if op.body_required:
-                violations.append(Violation("body", "a request body is required"))
-        else:
-            schema = op.body_schemas.get(ctype) or (op.body_schemas.get(JSON) if ctype in ("", JSON) or ctype.endswith("+json") else None)
-            if schema is None:
-                violations.append(Violation("header.Content-Type", f"expected one of {sorted(op.body_schemas)}, got {ctype or 'nothing'}"))
-            else:
-                try:
-                    parsed = json.loads(body)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    violations.append(Violation("body", f"malformed JSON: {exc}"))
-                else:
-                    violations.extend(schema.errors(parsed, "body"))
-    return violations, parsed
+    parsed = parse_request(op, raw_params, headers, raw_query, body)
+    return parsed.violations, parsed.body
 
 
 def check_request(spec: Spec, op: Operation, raw_params: dict[str, str], headers: Headers, raw_query: str, body: bytes) -> list[Drift]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from starlette.requests import Request
+
+from ..kernel.validation import BadJson, loads_strict
 
 
 class ControlError(Exception):
@@ -23,29 +23,6 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
             raise ControlError(400, "a JSON body is required")
         return {}
     try:
-        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
-    except RecursionError:
-        raise ControlError(400, "malformed JSON: nested too deeply") from None
-    except ValueError as exc:
-        raise ControlError(400, f"malformed JSON: {exc}") from exc
-
-
-def _no_constant(name: str) -> Any:
-    """NaN, Infinity and -Infinity are not JSON (Python's parser accepts them by default)."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-MAX_INT_DIGITS = 300  # beyond this an integer no longer converts to a float: out of range
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"number {text[:40]}... is out of range")
-    return int(text)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses to infinity
-        raise ValueError(f"number {text[:40]} is out of range")
-    return value
+        return loads_strict(raw)
+    except BadJson as exc:
+        raise ControlError(400, f"malformed JSON: {exc}") from None

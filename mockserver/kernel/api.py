@@ -13,18 +13,18 @@ read and write the API's model; everything else here is shared.
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import Headers
 
 from .errors import ApiError, ErrorRenderer
 from .faults import FaultDisconnect
 from .ratelimit import Decision
 from .spec import NoRoute, Operation, Spec, Violation, dumps
+from .validation import parse_request
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -231,55 +231,11 @@ class ApiMount:
     def _error_bytes(self, status: int, message: str) -> bytes:
         return dumps(self.render_error(ApiError(status, message)))
 
-    def _parse_and_validate(self, call: Call, raw_params: dict[str, str]) -> list[Violation]:
-        op = call.op
-        violations: list[Violation] = []
-        query = QueryParams(call.raw_query)
-        for param in op.parameters:
-            raw: str | list[str] | None
-            if param.location == "path":
-                raw = raw_params.get(param.name)
-            elif param.location == "query":
-                values = query.getlist(param.name)
-                raw = values if (values and param.is_array) else (values[-1] if values else None)
-            elif param.location == "header":
-                raw = call.headers.get(param.name)
-            else:
-                continue
-            where = f"{param.location}.{param.name}"
-            if raw is None:
-                if param.required:
-                    violations.append(Violation(where, "required parameter is missing"))
-                continue
-            value = param.coerce(raw)
-            violations.extend(param.schema.errors(value, where))
-            if param.location == "path":
-                call.path_params[param.name] = value
-            elif param.location == "query":
-                call.query[param.name] = value
-        if op.takes_body:
-            violations.extend(self._parse_body(call))
-        return violations
-
-    def _parse_body(self, call: Call) -> list[Violation]:
-        op = call.op
-        if not call.raw_body.strip():
-            if op.body_required:
-                return [Violation("body", "a request body is required")]
-            return []
-        ctype = (call.headers.get("content-type") or "").split(";")[0].strip().lower()
-        schema = op.body_schemas.get(ctype)
-        if schema is None:
-            json_schema = op.body_schemas.get(JSON)
-            if json_schema is not None and (ctype in ("", JSON) or ctype.endswith("+json")):
-                schema = json_schema
-            else:
-                return [Violation("header.Content-Type", f"expected one of {sorted(op.body_schemas)}, got {ctype or 'nothing'}")]
-        try:
-            call.body = json.loads(call.raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return [Violation("body", f"malformed JSON: {exc}")]
-        return schema.errors(call.body, "body")
+    @staticmethod
+    def _parse_and_validate(call: Call, raw_params: dict[str, str]) -> list[Violation]:
+        parsed = parse_request(call.op, raw_params, call.headers, call.raw_query, call.raw_body)
+        call.path_params, call.query, call.body = parsed.path_params, parsed.query, parsed.body
+        return parsed.violations
 
     def _check_response(self, op: Operation, reply: Reply) -> list[Violation]:
         spec_resp = op.response(reply.status)

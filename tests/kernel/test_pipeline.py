@@ -203,3 +203,14 @@ def test_an_integer_beyond_64_bits_is_echoed_not_a_500():
     assert r.status_code == 200
     r = client.post("/t/things", json={"name": "x", "n": big})
     assert r.status_code == 201 and r.json()["n"] == big
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"name": "x", "n": NaN}', b'{"name": "x", "n": 1e999}', b'{"name": "x", "n": ' + b"9" * 400 + b"}"],
+    ids=["deep-nesting", "nan", "infinity", "huge-integer"],
+)
+def test_json_that_is_not_rfc_json_is_a_400_not_a_500(raw):
+    client, _ = make_client(rate_limit=False, max_body_bytes=1_000_000)
+    r = client.post("/t/things", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "malformed JSON" in r.json()["description"]
