@@ -352,9 +352,7 @@ class InProcess:
         return httpx.AsyncClient(transport=self.transport, base_url=base, **kwargs)
 
     async def advance(self, seconds: float) -> int:
-        fired = await self.runtime.timers.advance(seconds)
-        self.runtime.save_clock()
-        return fired
+        return await self.runtime.move_clock(by=seconds)
 
     def reset(self) -> None:
         self.runtime.faults.clear()

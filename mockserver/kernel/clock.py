@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TimerCallback = Callable[[], Awaitable[Any] | Any]
+LATEST_CLOCK = 253370764800.0  # 9998-12-31T00:00:00Z: the last instant dates can still show
 
 
 class Clock:
@@ -118,15 +119,17 @@ class Timers:
     async def advance(self, seconds: float) -> int:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        return await self.run_until(self.clock.now() + seconds)
+        return await self.run_until(seconds, relative=True)
 
-    async def run_until(self, target: float) -> int:
+    async def run_until(self, target: float, *, relative: bool = False) -> int:
         """Move the clock to `target`, firing due timers in order on the way. Returns how many fired.
 
         Work the background loop already started (a first delivery attempt) is awaited first,
         so a retry it schedules is seen by this advance."""
         await self.drain()
         async with self._lock:
+            if relative:  # read now under the lock: two concurrent advances add up
+                target = self.clock.now() + target
             fired = 0
             while True:
                 due = self.next_due()

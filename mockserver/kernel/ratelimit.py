@@ -49,7 +49,10 @@ class RateLimiter:
 
     def _level(self, key: str, limit: Limit, now: float) -> float:
         level, at = self._buckets.get(key, (0.0, now))
-        return max(0.0, level - max(0.0, now - at) * limit.rate)
+        if at > now:  # the clock was moved back: drain from now on instead of never
+            self._buckets[key] = (level, now)
+            return level
+        return max(0.0, level - (now - at) * limit.rate)
 
     def check(self, buckets: list[tuple[str, Limit]]) -> Decision:
         """The first bucket is the one reported in the headers (the tightest, per endpoint)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import math
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..settings import Settings
-from .clock import Clock, Timers
+from .clock import LATEST_CLOCK, Clock, Timers
 from .faults import FaultRegistry
 from .journal import Journal
 from .ratelimit import RateLimiter
@@ -81,6 +82,36 @@ class Runtime:
         )
         self.store.flush()
 
+    async def move_clock(self, *, to: float | None = None, by: float | None = None) -> int:
+        """The one way the clock moves forward (control plane and simulations): due timers
+        run in order on the way, and the new position is saved even if the move is cut
+        short (a shutdown mid-advance). ValueError for a move it refuses."""
+        now = self.clock.now()
+        value = to if to is not None else by
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError("the clock moves by or to a finite number of seconds")
+        target = float(to) if to is not None else now + float(value)
+        if by is not None and by < 0:
+            raise ValueError("the clock only moves forward: a negative advance")
+        if to is not None and target < now:
+            raise ValueError("the clock only moves forward: that time is in its past")
+        if target > LATEST_CLOCK:
+            raise ValueError(f"that is past the latest time the clock can show ({LATEST_CLOCK:.0f}, 9998-12-31)")
+        try:
+            if by is not None:
+                return await self.timers.advance(float(by))
+            return await self.timers.run_until(target)
+        finally:
+            self.save_clock()
+
+    def rewind_clock(self) -> None:
+        """Back to the clock the server started with (wall time in real mode): the one move
+        allowed backwards, so a test that fast-forwarded can hand the clock back."""
+        self.clock.set_mode(self.settings.clock)
+        self.clock._jump(self.settings.clock_start if self.settings.clock_start is not None else time.time())
+        self.limiter.reset()  # buckets stamped in the clock's future would never drain
+        self.save_clock()
+
     def _load_clock(self) -> None:
         saved = self.store.table(self.CLOCK_TABLE).get("clock")
         if not saved or self.settings.clock_start is not None:  # an explicit --clock-start wins
@@ -115,11 +146,18 @@ class Runtime:
         return {"version": 1, "clock": self.clock.snapshot(), "tables": self.store.snapshot()}
 
     def restore(self, data: dict[str, Any]) -> None:
+        """Replace the whole state. The document is checked first, so a bad one changes nothing."""
         if not isinstance(data, dict) or not isinstance(data.get("tables"), dict):
             raise ValueError("a state document needs a 'tables' object (as GET /_mock/state returns)")
-        self.timers.clear()
-        self.store.restore(data["tables"])
+        for name, rows in data["tables"].items():
+            if not isinstance(rows, dict):
+                raise ValueError(f"table {name!r} must be an object of rows keyed by id")
         clock = data.get("clock") or {}
+        if not isinstance(clock, dict) or ("now" in clock and not _finite_number(clock["now"])):
+            raise ValueError("'clock' must be an object whose 'now' is a Unix time")
+        self.timers.clear()
+        self.limiter.reset()
+        self.store.restore(data["tables"])
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
         self._loaded()
@@ -132,3 +170,7 @@ class Runtime:
             self.backends[name].loaded()
         if self.webhooks is not None and names is None:
             self.webhooks.reschedule_from_state()
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

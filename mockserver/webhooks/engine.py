@@ -107,6 +107,12 @@ class WebhookEngine:
         self._timer_of: dict[str, Any] = {}  # message id -> its scheduled Timers entry
         self._gen_of: dict[str, int] = {}  # message id -> generation of its current schedule
         self._gens = itertools.count(1)
+        # An attempt still in flight when its message was cleared (or all state restored)
+        # belongs to a message that no longer exists as such (a reset may even reuse its id):
+        # its outcome is dropped. Generations below the floor (global after a full clear or a
+        # restore, per message after a partial clear) are such attempts.
+        self._gen_floor = 0
+        self._gen_floor_of: dict[str, int] = {}
         # message id -> (the stored body object, the bytes sent on every attempt); the body is
         # compared by identity, so a record replaced behind our back (restore) is re-serialised
         self._payloads: dict[str, tuple[Any, bytes]] = {}
@@ -233,7 +239,10 @@ class WebhookEngine:
             self._unschedule(mid)
             self._payloads.pop(mid, None)
             self._table.delete(mid)
+            self._gen_floor_of[mid] = next(self._gens)
             dropped += 1
+        if api is None and endpoint_id is None:
+            self._gen_floor, self._gen_floor_of = next(self._gens), {}
         return dropped
 
     def reschedule_from_state(self) -> int:
@@ -245,6 +254,7 @@ class WebhookEngine:
         self._timer_of.clear()
         self._gen_of.clear()
         self._payloads.clear()
+        self._gen_floor, self._gen_floor_of = next(self._gens), {}
         now = self.clock.now()
         scheduled = 0
         for mid, msg in list(self._table.items()):
@@ -424,8 +434,8 @@ class WebhookEngine:
 
     def _record(self, mid: str, gen: int, attempt: dict[str, Any], policy: RetryPolicy) -> dict | None:
         msg = self._table.get(mid)
-        if msg is None:
-            return None  # cleared while in flight
+        if msg is None or gen < max(self._gen_floor, self._gen_floor_of.get(mid, 0)):
+            return None  # cleared, reset or restored while in flight
         record = {**msg, "attempts": [*msg.get("attempts", ()), attempt]}
         if self._gen_of.get(mid) != gen:
             # Resent or rescheduled while in flight: keep the attempt (it happened), leave the

@@ -863,3 +863,32 @@ def test_a_given_transport_is_used_instead_of_sockets() -> None:
         assert seen[0].content == b'{"a":[1]}' and seen[0].headers["user-agent"] == HUBBLE.user_agent
 
     run(main())
+
+
+def test_an_attempt_in_flight_across_a_clear_is_not_recorded_on_the_new_message() -> None:
+    """A reset reuses message ids; the old attempt's outcome must not land on the new one."""
+
+    async def main() -> None:
+        gate = asyncio.Event()
+
+        async def slow(req):  # the old receiver answers only after the reset
+            await gate.wait()
+            return Reply(500, b"OLD RECEIVER")
+
+        async with Receiver(slow) as old_rx, Receiver(lambda req: Reply(200)) as new_rx:
+            engine = build()
+            first = engine.enqueue("hubby", "w", old_rx.url(), {}, {}, event_type="x", message_id="m-1")["id"]
+            advance = asyncio.ensure_future(engine.timers.advance(0))
+            while not old_rx.requests:
+                await asyncio.sleep(0.01)
+            engine.clear()
+            again = engine.enqueue("hubby", "w", new_rx.url(), {}, {}, event_type="x", message_id="m-1")["id"]
+            assert again == first
+            gate.set()
+            await advance
+            await engine.timers.advance(0)
+            attempts = engine.get(again)["attempts"]
+            assert [a["status"] for a in attempts] == [200]
+            await engine.stop()
+
+    run(main())

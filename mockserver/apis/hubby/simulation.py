@@ -157,7 +157,10 @@ def control_routes(runtime: Runtime) -> list[Route]:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ControlError(400, f"{unit} must be a non-negative number")
             seconds += float(value) * factor
-        fired = await runtime.timers.advance(seconds)
+        try:
+            fired = await runtime.move_clock(by=seconds)
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
         return {**runtime.clock.snapshot(), "advanced_seconds": seconds, "timers_fired": fired}
 
     return [
