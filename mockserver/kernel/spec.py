@@ -200,7 +200,9 @@ class Spec:
 
     @classmethod
     def from_resource(cls, api: str, name: str) -> Spec:
-        return cls(api, load_document(str(resource_path(name))))
+        """One compiled Spec per document and process: a Spec is read-only once built, so
+        every server in a process (test fixtures start several) shares it."""
+        return _compiled_resource(api, name)
 
     def schema(self, schema: dict[str, Any]) -> Schema:
         return Schema(schema, self.components)
@@ -274,6 +276,11 @@ class Spec:
             security=raw.get("security", default_security),
             raw=raw,
         )
+
+
+@lru_cache(maxsize=16)
+def _compiled_resource(api: str, name: str) -> Spec:
+    return Spec(api, load_document(str(resource_path(name))))
 
 
 def _path_regex(template: str) -> re.Pattern[str]:
