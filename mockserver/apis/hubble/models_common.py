@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...kernel.errors import ApiError
+from ...kernel.pagination import InvalidToken, TokenCodec
 
 DAY = 86400
 HOUR = 3600
@@ -25,6 +26,17 @@ def apply_set_fields(record: dict[str, Any], body: dict[str, Any], fields: dict[
         if name in body:
             record[key] = body[name]
     return record
+
+
+def resume_token(codec: TokenCodec, token: str, org_id: str) -> dict[str, Any]:
+    """The paging state a Continuation-Token carries; a bad, expired or other-org token is a 400."""
+    try:
+        state = codec.decode(token)
+    except InvalidToken as exc:
+        raise ApiError(400, f"Continuation-Token: {exc}") from None
+    if state.get("org") != org_id:
+        raise ApiError(400, "Continuation-Token: the token was issued for another organization")
+    return state
 
 
 def not_found(what: str, ident: str) -> ApiError:

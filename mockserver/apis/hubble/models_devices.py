@@ -14,9 +14,8 @@ import bisect
 from typing import TYPE_CHECKING, Any
 
 from ...kernel.errors import ApiError
-from ...kernel.pagination import InvalidToken
 from . import crypto
-from .models_common import env_filter, not_found, parse_between
+from .models_common import env_filter, not_found, parse_between, resume_token
 
 if TYPE_CHECKING:
     from ...kernel.store import Store
@@ -169,12 +168,7 @@ class DevicesMixin:
         """One page: (devices, next token or None, total_devices on the first page else None)."""
         self.org(org_id)
         if token:
-            try:
-                state = self.device_pages.decode(token)
-            except InvalidToken as exc:
-                raise ApiError(400, f"Continuation-Token: {exc}") from None
-            if state.get("org") != org_id:
-                raise ApiError(400, "Continuation-Token: the token was issued for another organization")
+            state = resume_token(self.device_pages, token, org_id)
             q, cursor, first = state["q"], tuple(state["c"]), False
         else:
             q = {

@@ -24,8 +24,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ...kernel.errors import ApiError
-from ...kernel.pagination import InvalidToken
-from .models_common import DAY, HOUR, env_filter
+from .models_common import DAY, HOUR, env_filter, resume_token
 
 if TYPE_CHECKING:
     from ...kernel.store import Store
@@ -163,12 +162,7 @@ class PacketsMixin:
         self.org(org_id)
         now = self.now()
         if token:
-            try:
-                st = self.packet_pages.decode(token)
-            except InvalidToken as exc:
-                raise ApiError(400, f"Continuation-Token: {exc}") from None
-            if st.get("org") != org_id:
-                raise ApiError(400, "Continuation-Token: the token was issued for another organization")
+            st = resume_token(self.packet_pages, token, org_id)
         else:
             st = self._new_packet_query(org_id, query, now)
         stream = self.stream(st["src"])
