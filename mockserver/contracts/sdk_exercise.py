@@ -39,11 +39,12 @@ def sdk_pointed_at(hubble_url: str) -> Iterator[Any]:
         cloud._ENVIRONMENTS = original
 
 
-def ctr_packet(key: bytes, plaintext: bytes, seq_no: int, at: int) -> Any:
-    """An AES-CTR advertisement built with the SDK's own crypto helpers."""
+def ctr_packet(key: bytes, plaintext: bytes, seq_no: int, at: int | None = None) -> Any:
+    """An AES-CTR advertisement built with the SDK's own crypto helpers (at: now by default)."""
     from hubblenetwork import crypto as sdk_crypto
     from hubblenetwork.packets import EncryptedPacket, Location
 
+    at = int(time.time()) if at is None else at
     counter = at // DAY
     enc_key = sdk_crypto._get_encryption_key(key, counter, seq_no, keylen=len(key))
     nonce = sdk_crypto._get_nonce(key, counter, seq_no, keylen=len(key))
@@ -53,12 +54,14 @@ def ctr_packet(key: bytes, plaintext: bytes, seq_no: int, at: int) -> Any:
     return EncryptedPacket(timestamp=at, location=Location(lat=47.6062, lon=-122.3321), payload=adv, rssi=-71, seq_no=seq_no)
 
 
-def eax_packet(key: bytes, plaintext: bytes, exponent: int, salt: bytes, at: int) -> Any:
+def eax_packet(key: bytes, plaintext: bytes, exponent: int, salt: bytes, at: int | None = None, index: int = 0) -> Any:
+    """An AES-128-EAX advertisement for rotation `index` (at: now by default)."""
     from Crypto.Cipher import AES
     from hubblenetwork import crypto as sdk_crypto
     from hubblenetwork.packets import AesEaxPacket, Location
 
-    value = 0
+    at = int(time.time()) if at is None else at
+    value = index << exponent
     cipher = AES.new(key, AES.MODE_EAX, mac_len=4, nonce=value.to_bytes(4, "big") + salt)
     ciphertext, tag = cipher.encrypt_and_digest(plaintext)
     return AesEaxPacket(

@@ -9,17 +9,15 @@ SDK's encryption.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from click.testing import CliRunner
-from Crypto.Cipher import AES
 from hubble_helpers import client_for
 from hubblenetwork import Organization, cloud
-from hubblenetwork import crypto as sdk_crypto
 from hubblenetwork.cli import cli
 from hubblenetwork.errors import InvalidCredentialsError, NotFoundError, PermissionDeniedError, RequestError
-from hubblenetwork.packets import AesEaxPacket, EncryptedPacket, Location
+
+from mockserver.contracts.sdk_exercise import ctr_packet, eax_packet
 
 DAY = 86400
 
@@ -34,27 +32,6 @@ def fake_env(hubble_api, monkeypatch):
 @pytest.fixture
 def org(fake_env) -> Organization:
     return Organization(fake_env.org_id, fake_env.token)
-
-
-def ctr_packet(key: bytes, plaintext: bytes, seq_no: int, at: int | None = None) -> EncryptedPacket:
-    at = int(time.time()) if at is None else at
-    counter = at // DAY
-    enc_key = sdk_crypto._get_encryption_key(key, counter, seq_no, keylen=len(key))
-    nonce = sdk_crypto._get_nonce(key, counter, seq_no, keylen=len(key))
-    ciphertext = sdk_crypto._aes_decrypt(enc_key, nonce, plaintext)
-    tag = sdk_crypto._get_auth_tag(enc_key, ciphertext)
-    adv = seq_no.to_bytes(2, "big") + sdk_crypto.ctr_eid(key, counter) + tag + ciphertext
-    return EncryptedPacket(timestamp=at, location=Location(lat=47.6062, lon=-122.3321), payload=adv, rssi=-71, seq_no=seq_no)
-
-
-def eax_packet(key: bytes, plaintext: bytes, index: int, exponent: int, salt: bytes) -> AesEaxPacket:
-    value = index << exponent
-    cipher = AES.new(key, AES.MODE_EAX, mac_len=4, nonce=value.to_bytes(4, "big") + salt)
-    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
-    return AesEaxPacket(
-        timestamp=int(time.time()), location=Location(lat=51.5, lon=-0.12), protocol_version=2, nonce_salt=salt,
-        eid=sdk_crypto._generate_eid(key, value, exponent), payload=ciphertext, auth_tag=tag, rssi=-80,
-    )  # fmt: skip
 
 
 def test_register_in_every_mode(org):
