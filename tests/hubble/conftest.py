@@ -36,6 +36,16 @@ def frozen_server() -> Iterator[MockServer]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    """A module's own server: frozen at T0, no scenario data (the module builds its world)."""
+    server = start_server(clock="frozen", clock_start=T0, scenario="empty")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def frozen(frozen_server: MockServer) -> Iterator[MockServer]:
     """The frozen-clock server with fresh demo state (seeded at the clock's current time)."""

@@ -4,18 +4,9 @@ a real PDF, usage)."""
 from __future__ import annotations
 
 import pytest
-from hubble_helpers import T0, assert_error, client_for, start_server
+from hubble_helpers import assert_error, client_for
 
 DAY = 86400
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = start_server(clock="frozen", clock_start=T0, scenario="empty")
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

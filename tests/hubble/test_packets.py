@@ -6,19 +6,10 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hubble_helpers import T0, assert_error, client_for, read_all, start_server
+from hubble_helpers import T0, assert_error, client_for, read_all
 from hubblenetwork import crypto as sdk_crypto
 
 DAY = 86400
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = start_server(clock="frozen", clock_start=T0, scenario="empty")
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture
