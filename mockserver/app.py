@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         runtime.store,
         Ids(settings.seed, runtime.store, "webhooks"),
         {name: policy.with_(timeout=settings.webhook_timeout) for name, policy in DEFAULT_POLICIES.items()},
+        flush_interval=None,  # the listener below flushes each attempt at once; no second, delayed flush
     )
     # an attempt recorded by a timer (no request around it) is on disk at once, so a pending
     # retry survives a kill (--state)
