@@ -13,6 +13,7 @@ read and write the API's model; everything else here is shared.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 JSON = "application/json"
+log = logging.getLogger("mockserver")
 
 
 @dataclass
@@ -195,9 +197,7 @@ class ApiMount:
         except FaultDisconnect:
             raise  # a connection fault where the server offers no socket: the client sees an error
         except Exception as exc:  # a bug in the fake: say so in the API's shape, never crash
-            import logging
-
-            logging.getLogger("mockserver").exception("handler failed")
+            log.exception("handler failed")
             err = ApiError(500, f"internal error in the fake: {type(exc).__name__}: {exc}")
             reply = Reply(body=self.render_error(err), status=500)
             entry["error"] = err.message
