@@ -2,6 +2,15 @@
 
 Each API model (`mockserver.apis.<api>.models`) registers itself here as a `Backend`, so
 reset, snapshot/restore and start-up walk one list instead of knowing every API.
+
+Reset is cheap: after an API is seeded its tables are captured (`Store.capture`), and a
+later reset puts back only the rows written since (`Store.rewind`) instead of running the
+generators again. Seeded times are relative to the clock, so a capture is only reused where
+re-seeding would give the same rows: with a frozen clock, at the very instant it was taken;
+with the real clock, within `REANCHOR_SECONDS` of it (the state is then exactly that of a
+server started at the capture and left alone since, as any server's data ages with wall
+time). Anywhere else (a clock moved by a test, a long-running sandbox) the reset seeds
+again at the current clock and captures that.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import itertools
 import math
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..settings import Settings
@@ -19,14 +29,21 @@ from .clock import LATEST_CLOCK, Clock, Timers
 from .faults import FaultRegistry
 from .journal import Journal
 from .ratelimit import RateLimiter
-from .store import Store
+from .store import Pristine, Store
 
 if TYPE_CHECKING:
     from ..webhooks import WebhookEngine
 
 
+REANCHOR_SECONDS = 60.0
+
+
 class Backend(Protocol):
-    """What an API's model offers the runtime."""
+    """What an API's model offers the runtime.
+
+    A backend may also offer `reload(tables: set[str])`: rebuild only what depends on those
+    tables (a reset that put back a few rows; "*timers" among them when every timer was
+    cleared and must be set again); without it the runtime calls `loaded()`."""
 
     name: str
 
@@ -35,6 +52,23 @@ class Backend(Protocol):
 
     def loaded(self) -> None:
         """Rebuild indexes and timers after state was loaded, restored or reset."""
+
+
+@dataclass
+class _Seeded:
+    """One API's tables right after seeding, and the clock they were seeded at."""
+
+    pristine: Pristine
+    at: float
+    mode: str
+    scenario: Any
+
+    def fits(self, now: float, scenario: Any) -> bool:
+        if scenario is not self.scenario:
+            return False
+        if self.mode == "frozen":
+            return now == self.at
+        return 0.0 <= now - self.at <= REANCHOR_SECONDS
 
 
 class Runtime:
@@ -51,6 +85,7 @@ class Runtime:
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
+        self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
 
     def register(self, backend: Backend) -> None:
@@ -124,23 +159,50 @@ class Runtime:
             self.clock._jump(time.time() + float(saved.get("offset", 0.0)))
 
     def reset(self, api: str | None = None) -> None:
+        """Back to the scenario: one API, or all (timers, webhook messages and rate-limit
+        buckets too). The result is the state a fresh server with the same seed and scenario
+        has at this clock reading (see the module docstring for the real clock)."""
         names = [api] if api else list(self.backends)
         for name in names:
             if name not in self.backends:
                 raise KeyError(name)
+        now = self.clock.now()
+        reuse = {n for n in names if n in self._seeded and self._seeded[n].fits(now, self.scenario)}
         if api is None:
             self.timers.clear()  # one API's reset leaves others' timers; stale ones find nothing to do
-        for name in names:
-            self.store.clear(f"{name}.")
-            if self.webhooks is not None:
+        if self.webhooks is not None:
+            for name in names:
                 self.webhooks.clear(api=name)
         if api is None:
             self.store.clear("webhooks.")
             self.limiter.reset()
+        changed: dict[str, set[str]] = {}
         for name in names:
-            self.backends[name].seed(self.scenario.get(name) or {})
-        self._loaded(names)
+            if name in reuse:
+                changed[name] = self.store.rewind(self._seeded[name].pristine)
+            else:
+                self.store.clear(f"{name}.")
+                self._seeded.pop(name, None)
+                self.backends[name].seed(self.scenario.get(name) or {})
+        for name in names:
+            backend = self.backends[name]
+            reload = getattr(backend, "reload", None)
+            if name not in reuse or reload is None:
+                if name not in reuse or changed[name] or api is None:
+                    backend.loaded()
+            elif changed[name] or api is None:  # a full reset cleared the timers: reschedule them
+                reload(changed[name] | ({"*timers"} if api is None else set()))
+        for name in names:
+            if name not in reuse:
+                self._capture(name, now)
         self.store.flush()
+
+    def _capture(self, name: str, now: float) -> None:
+        """Keep what seeding produced, unless seeding also enqueued webhook messages (their
+        delivery lives in the engine: such an API is seeded again at each reset)."""
+        if self.webhooks is not None and self.webhooks.messages(api=name, limit=1):
+            return
+        self._seeded[name] = _Seeded(self.store.capture(f"{name}."), now, self.clock.mode, self.scenario)
 
     def snapshot(self) -> dict[str, Any]:
         return {"version": 1, "clock": self.clock.snapshot(), "tables": self.store.snapshot()}

@@ -110,9 +110,16 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         seed_scenario(self, scenario or {})
 
     def loaded(self) -> None:
-        self._by_token = {k["token_sha256"]: kid for kid, k in self.keys.items() if k.get("token_sha256")}
-        self._rebuild_devices()
-        self._rebuild_packets()
+        self.reload({"hubble.keys", "hubble.devices", "hubble.packets"})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the indexes made from these tables (a reset put a few rows back)."""
+        if "hubble.keys" in tables:
+            self._by_token = {k["token_sha256"]: kid for kid, k in self.keys.items() if k.get("token_sha256")}
+        if "hubble.devices" in tables:
+            self._rebuild_devices()
+        if "hubble.packets" in tables:
+            self._rebuild_packets()
 
     def now(self) -> float:
         return self.clock.now()

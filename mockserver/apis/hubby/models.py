@@ -114,6 +114,14 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         self._rebuild_indexes()
         self.webhooks.reschedule_all()
 
+    def reload(self, tables: set[str]) -> None:
+        """After a reset put a few rows back: the catalog only when it changed (it is the
+        bulk of the state); the small indexes and the timers always."""
+        if tables & {"hubby.countries", "hubby.packages"}:
+            self._rebuild_catalog()
+        self._rebuild_indexes()
+        self.webhooks.reschedule_all()
+
     def _rebuild_catalog(self) -> None:
         self.catalog = Catalog(list(self.countries.values()), list(self.packages.values()))
 
