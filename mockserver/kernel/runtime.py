@@ -219,10 +219,19 @@ class Runtime:
             raise ValueError("'clock' must be an object whose 'now' is a Unix time")
         self.timers.clear()
         self.limiter.reset()
-        self.store.restore(data["tables"])
+        changed = self.store.restore(data["tables"])
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
-        self._loaded()
+        # every timer was cleared: each backend sets its own again ("*timers"); indexes are
+        # rebuilt only for the tables that changed
+        for name, backend in self.backends.items():
+            reload = getattr(backend, "reload", None)
+            if reload is None:
+                backend.loaded()
+            else:
+                reload({t for t in changed if t.startswith(f"{name}.")} | {"*timers"})
+        if self.webhooks is not None:
+            self.webhooks.reschedule_from_state()
         self.store.flush()
 
     def _loaded(self, names: list[str] | None = None) -> None:

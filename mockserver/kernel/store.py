@@ -164,15 +164,30 @@ class Store:
             changed.add(table.name)
         return changed
 
-    def restore(self, data: dict[str, dict[str, Any]], prefix: str = "") -> None:
-        """Replace every table under `prefix` with `data` (tables absent from data end empty)."""
-        self.clear(prefix)
-        for name, rows in data.items():
-            if not name.startswith(prefix):
-                continue
+    def restore(self, data: dict[str, dict[str, Any]], prefix: str = "") -> set[str]:
+        """Replace every table under `prefix` with `data` (tables absent from data end empty).
+        Only rows whose JSON differs are written (and tracked); a table with the same rows in
+        the same order is left alone. Returns the names of the tables that changed."""
+        changed: set[str] = set()
+        names = [t.name for t in self.tables(prefix)] + [n for n in data if n.startswith(prefix)]
+        for name in dict.fromkeys(names):
             table = self.table(name)
-            for key, value in rows.items():
-                table.put(str(key), value)
+            new = {str(key): value for key, value in (data.get(name) or {}).items()}
+            old = table._rows
+            if list(old) == list(new) and _encode(old) == _encode(new):
+                continue
+            for key in old.keys() - new.keys():
+                table._touched.add(key)
+                self._mark(name, key)
+            for key, value in new.items():
+                if key not in old or _encode(old[key]) != _encode(value):
+                    table._touched.add(key)
+                    self._mark(name, key)
+            if old.keys() - new.keys() or list(old) != [k for k in new if k in old]:
+                table._deleted = True  # the order changed too: a rewind rebuilds it
+            table._rows = new
+            changed.add(name)
+        return changed
 
     # -- persistence --------------------------------------------------------------------
     @property
