@@ -166,26 +166,28 @@ class Store:
 
     def restore(self, data: dict[str, dict[str, Any]], prefix: str = "") -> set[str]:
         """Replace every table under `prefix` with `data` (tables absent from data end empty).
-        Only rows whose JSON differs are written (and tracked); a table with the same rows in
-        the same order is left alone. Returns the names of the tables that changed."""
+        The rows become exactly the document's; only rows that differ are written to disk and
+        tracked for a reset, and a table with equal rows in the same order counts as
+        unchanged (Python equality: a number that only changes type, 1 to 1.0, is not
+        written). Returns the names of the tables that changed."""
         changed: set[str] = set()
         names = [t.name for t in self.tables(prefix)] + [n for n in data if n.startswith(prefix)]
         for name in dict.fromkeys(names):
             table = self.table(name)
             new = {str(key): value for key, value in (data.get(name) or {}).items()}
             old = table._rows
-            if list(old) == list(new) and _encode(old) == _encode(new):
+            table._rows = new
+            if list(old) == list(new) and old == new:
                 continue
             for key in old.keys() - new.keys():
                 table._touched.add(key)
                 self._mark(name, key)
             for key, value in new.items():
-                if key not in old or _encode(old[key]) != _encode(value):
+                if key not in old or old[key] != value:
                     table._touched.add(key)
                     self._mark(name, key)
             if old.keys() - new.keys() or list(old) != [k for k in new if k in old]:
                 table._deleted = True  # the order changed too: a rewind rebuilds it
-            table._rows = new
             changed.add(name)
         return changed
 

@@ -206,3 +206,16 @@ def test_with_the_real_clock_a_reset_restores_the_state_the_server_started_with(
         assert r.json() == {"status": "ok"}
     finally:
         server.stop()
+
+
+def test_a_restored_snapshot_is_exact_and_a_reset_after_it_is_fresh(fresh):
+    _, server, tables, reads = fresh
+    _heavy_use(server)
+    used = server.snapshot()
+    server.reset()
+    server.restore(used)  # back to the used state: every changed row put back, indexes too
+    assert _tables(server) == orjson.dumps({k: v for k, v in used["tables"].items() if k != "kernel.clock"})
+    server.restore(server.snapshot())  # the same document again changes nothing
+    server.reset()
+    assert _tables(server) == tables
+    assert _reads(server) == reads
