@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -34,17 +33,34 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
 
 
 _SLOW = object()
-_LONG_NUMBER = re.compile(rb"[:,\[]\s*-?[0-9]{19}")  # a number token, not digits in a string
+_RUN = b"0" * 19
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def _fast_loads(raw: bytes) -> Any:
     """orjson for a body loads_strict would read the same way (a state document is MiBs):
     orjson refuses NaN, infinities and deep nesting too, and a number of 19+ digits (an
-    integer orjson would turn into a float) goes the strict way. Anything orjson refuses does too,
-    so the error message is loads_strict's."""
-    if _LONG_NUMBER.search(raw):
+    integer orjson would turn into a float) goes the strict way. Anything orjson refuses does
+    too, so the error message is loads_strict's."""
+    if _has_long_number(raw):
         return _SLOW
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _SLOW
+
+
+def _has_long_number(raw: bytes) -> bool:
+    """A run of 19+ digits that is a number token (after `:`, `,` or `[`), not part of a
+    string. Found with C-speed byte searches: a regex over MiBs costs more than the parse."""
+    digits = raw.translate(_DIGITS_AS_ZERO)
+    at = digits.find(_RUN)
+    while at != -1:
+        before = raw[max(0, at - 64) : at].rstrip(b" \t\r\n-").rstrip(b" \t\r\n")[-1:]  # b"": unsure, strict way
+        if before in (b":", b",", b"[", b""):
+            return True
+        end = at + len(_RUN)
+        while end < len(digits) and digits[end] == 0x30:
+            end += 1
+        at = digits.find(_RUN, end)
+    return False
