@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..kernel.spec import resource_path
+from .errors import HarnessError
 
 APIS = ("hubble", "hubby", "bumblebee")
 ENV_PREFIX = "MOCKSERVER_CONTRACTS_"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CREDENTIAL_FIELDS = {"hubble": ("token", "org_id"), "hubby": ("api_key", "secret"), "bumblebee": ()}
-
-
-class HarnessError(Exception):
-    """Bad input to the harness: says what is wrong in one line (the CLI exits 2)."""
 
 
 @dataclass(frozen=True)

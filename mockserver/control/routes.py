@@ -90,16 +90,21 @@ def control_app(runtime: Runtime) -> Starlette:
         q = request.query_params
         limit = _int_param(q.get("limit"), "limit")
         status = _int_param(q.get("status"), "status")
-        entries = rt.journal.entries(
+        matches = rt.journal.entries(
             api=q.get("api"),
             method=q.get("method"),
             path=q.get("path"),
             operation_id=q.get("operation_id"),
             status=status,
             violations=q.get("violations") in ("1", "true"),
-            limit=limit,
         )
-        return JSONResponse({"total": rt.journal.total, "requests": entries})
+        # total: how many retained entries match the filters (limit only shortens the list);
+        # journal_size: everything retained, whatever the filters
+        return JSONResponse({
+            "total": len(matches),
+            "journal_size": rt.journal.total,
+            "requests": matches if limit is None else matches[:limit],
+        })
 
     async def deliveries(request: Request) -> Response:
         q = request.query_params
