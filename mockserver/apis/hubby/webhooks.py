@@ -72,6 +72,9 @@ class HubbyWebhooks:
             b.set_log_message(entry, None, "not delivered: it happened while the scenario was being loaded")
         elif not partner.get("webhook_url"):
             b.set_log_message(entry, None, "not delivered: no webhook URL configured (PUT /_mock/hubby/webhook)")
+        elif not partner.get("scenario_events", True) and (b.bookings.get(booking or "") or {}).get("from_scenario"):
+            b.set_log_message(entry, None, "not delivered: the booking comes from the scenario and the webhook "
+                                           "was registered with scenario_events=false")  # fmt: skip
         elif rt.webhooks is None:
             b.set_log_message(entry, None, "not delivered: no webhook engine")
         else:
