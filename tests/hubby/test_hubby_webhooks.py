@@ -210,7 +210,8 @@ def test_custom_webhook_key_and_removing_the_webhook(hooked: Partner, mockserver
     last = mockserver.call("GET", "/hubby/events", params={"type": "promo_code.redeemed", "booking": b["id"]})["events"][-1]
     assert last["webhook_message"] is None and "no webhook URL" in last["webhook_note"]
     listed = mockserver.call("GET", "/hubby/webhook", params={"partner_api_key": hooked.api_key})["webhooks"]
-    assert listed == [{"partner": hooked.id, "partner_api_key": hooked.api_key, "url": None, "webhook_api_key": None}]
+    assert listed == [{"partner": hooked.id, "partner_api_key": hooked.api_key, "url": None, "webhook_api_key": None,
+                      "scenario_events": True}]
 
 
 def test_each_partner_gets_only_its_own_events(new_partner: Any, mockserver: MockServer, hubby_api: Any) -> None:
