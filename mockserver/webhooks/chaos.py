@@ -131,7 +131,7 @@ def parse(config: Any, default_seed: int = 1) -> tuple[int, list[ChaosRule]]:
     seed = config.get("seed", default_seed)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ChaosConfigError("webhook chaos: seed must be an integer")
-    raw_rules = config.get("rules") or []
+    raw_rules = config.get("rules", [])
     if not isinstance(raw_rules, list):
         raise ChaosConfigError("webhook chaos: rules must be a list")
     return seed, [_rule(r, i) for i, r in enumerate(raw_rules)]
