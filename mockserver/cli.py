@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-start", type=float, default=None, help="Unix time the clock starts at")
     serve.add_argument("--strict", action="store_const", const=True, default=None, help="a response that breaks the spec becomes a 500")
     serve.add_argument("--public-url", default=None, help="base URL to print and return in /_mock/credentials")
+    serve.add_argument(
+        "--webhook-chaos", default=None,
+        help="deliver webhooks late, out of order or twice, seeded: 'hubby:duplicate=0.3,reorder=0.2,jitter=5' "
+        "or JSON (MOCKSERVER_WEBHOOK_CHAOS; off by default)",
+    )
     serve.add_argument("--log-level", default="warning")
     register_contracts(sub)
     return parser
@@ -60,6 +65,7 @@ def serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .control.routes import credentials
     from .scenarios import ScenarioError
+    from .webhooks.chaos import ChaosConfigError
 
     settings = Settings.from_env(
         host=args.host,
@@ -72,10 +78,11 @@ def serve(args: argparse.Namespace) -> int:
         clock_start=args.clock_start,
         strict=args.strict,
         public_url=args.public_url,
+        webhook_chaos=args.webhook_chaos,
     )
     try:
         app = create_app(settings)
-    except ScenarioError as exc:
+    except (ScenarioError, ChaosConfigError) as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 2
     bound = _bind(settings.host, settings.port)
@@ -91,6 +98,9 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  Hubby      {creds['hubby']['base_url']}  x-api-key={creds['hubby']['api_key']}  secret={creds['hubby']['secret']}")
     print(f"  Bumblebee  {creds['bumblebee']['base_url']}")
     print(f"  Control    {creds['control']['base_url']}  (GET /_mock/credentials)", flush=True)
+    chaos = app.state.runtime.webhooks.chaos
+    if chaos is not None and chaos.enabled:
+        print(f"  Webhook delivery chaos ON (seed {chaos.seed}): {chaos.describe()['rules']}", flush=True)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10,
         lifespan="on",
