@@ -189,11 +189,14 @@ class Runtime:
         changed: dict[str, set[str]] = {}
         for name in names:
             if name in reuse:
-                changed[name] = self.store.rewind(self._seeded[name].pristine)
-            else:
-                self.store.clear(f"{name}.")
-                self._seeded.pop(name, None)
-                self.backends[name].seed(self.scenario.get(name) or {})
+                rewound = self.store.rewind(self._seeded[name].pristine)
+                if rewound is not None:
+                    changed[name] = rewound
+                    continue
+                reuse.discard(name)  # too much written to put back row by row: seed again
+            self.store.clear(f"{name}.")
+            self._seeded.pop(name, None)
+            self.backends[name].seed(self.scenario.get(name) or {})
         for name in names:
             backend = self.backends[name]
             reload = getattr(backend, "reload", None)

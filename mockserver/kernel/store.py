@@ -26,6 +26,9 @@ from typing import Any
 import orjson
 
 _DELETED = object()
+# Keys a table remembers as written since the last capture; past this it stops (memory stays
+# bounded on a long-running sandbox) and the next reset of its API seeds again instead.
+MAX_TOUCHED = 100_000
 
 
 class Table:
@@ -35,7 +38,7 @@ class Table:
         self.name = name
         self._rows: dict[str, Any] = {}
         self._store = store
-        self._touched: set[str] = set()  # keys written since the last capture/rewind
+        self._touched: set[str] | None = set()  # keys written since the last capture/rewind
         self._deleted = False  # a row was deleted since (a rewind then restores the order too)
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -64,14 +67,21 @@ class Table:
 
     def put(self, key: str, value: Any) -> Any:
         self._rows[key] = value
-        self._touched.add(key)
+        self._touch(key)
         self._store._mark(self.name, key)
         return value
+
+    def _touch(self, key: str) -> None:
+        touched = self._touched
+        if touched is not None:
+            touched.add(key)
+            if len(touched) > MAX_TOUCHED:
+                self._touched = None
 
     def delete(self, key: str) -> Any:
         value = self._rows.pop(key, None)
         if value is not None:
-            self._touched.add(key)
+            self._touch(key)
             self._deleted = True
             self._store._mark(self.name, key)
         return value
@@ -80,7 +90,8 @@ class Table:
         for key in list(self._rows):
             self._store._mark(self.name, key)
         if self._rows:
-            self._touched.update(self._rows)
+            for key in self._rows:
+                self._touch(key)
             self._deleted = True
         self._rows.clear()
 
@@ -139,12 +150,16 @@ class Store:
             table._deleted = False
         return Pristine(prefix, tables)
 
-    def rewind(self, pristine: Pristine) -> set[str]:
+    def rewind(self, pristine: Pristine) -> set[str] | None:
         """Put every table under the pristine's prefix back to the captured rows, touching only
         the keys written since (each write is tracked for persistence as usual). Returns the
-        names of the tables that changed."""
+        names of the tables that changed; None (and nothing done) when a table wrote too
+        many keys to remember them (MAX_TOUCHED)."""
+        tables = self.tables(pristine.prefix)
+        if any(table._touched is None for table in tables):
+            return None
         changed: set[str] = set()
-        for table in self.tables(pristine.prefix):
+        for table in tables:
             touched = table._touched
             if not touched:
                 continue
@@ -180,11 +195,11 @@ class Store:
             if list(old) == list(new) and old == new:
                 continue
             for key in old.keys() - new.keys():
-                table._touched.add(key)
+                table._touch(key)
                 self._mark(name, key)
             for key, value in new.items():
                 if key not in old or old[key] != value:
-                    table._touched.add(key)
+                    table._touch(key)
                     self._mark(name, key)
             if old.keys() - new.keys() or list(old) != [k for k in new if k in old]:
                 table._deleted = True  # the order changed too: a rewind rebuilds it

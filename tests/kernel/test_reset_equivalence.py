@@ -221,3 +221,12 @@ def test_a_restored_snapshot_is_exact_and_a_reset_after_it_is_fresh(fresh):
     server.reset()
     assert _tables(server) == tables
     assert _reads(server) == reads
+
+
+def test_a_reset_after_more_writes_than_a_table_remembers_seeds_again(fresh, monkeypatch):
+    _, server, tables, reads = fresh
+    monkeypatch.setattr("mockserver.kernel.store.MAX_TOUCHED", 3)
+    _heavy_use(server)
+    server.reset()
+    assert _tables(server) == tables
+    assert _reads(server) == reads

@@ -74,3 +74,18 @@ def test_rewind_and_restore_reach_the_database(tmp_path):
     assert dict(again.table("a.rows").items()) == {"k0": {"i": 0}}
     assert dict(again.table("b.rows").items()) == {"untouched": {"v": 1}}
     again.close()
+
+
+def test_a_table_that_wrote_too_much_cannot_be_rewound(monkeypatch):
+    monkeypatch.setattr("mockserver.kernel.store.MAX_TOUCHED", 3)
+    store = _seeded()
+    pristine = store.capture("a.")
+    for i in range(5):
+        store.table("a.rows").put(f"n{i}", i)
+    before = _state(store)
+    assert store.rewind(pristine) is None
+    assert _state(store) == before  # nothing was half done
+    pristine = store.capture("a.")  # a new capture tracks again
+    store.table("a.rows").put("one", 1)
+    assert store.rewind(pristine) == {"a.rows"}
+    assert "one" not in store.table("a.rows")
