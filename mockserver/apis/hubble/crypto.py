@@ -53,6 +53,7 @@ cached table EID -> device ids, then confirms the match with the auth tag.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import threading
@@ -171,7 +172,7 @@ def period_exponent_of(eid_rotation: dict[str, Any] | None) -> int:
     return exp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per registered device: no per-instance __dict__
 class DeviceKey:
     """What the decoder needs to know about one registered device.
 
@@ -180,10 +181,14 @@ class DeviceKey:
     ``network_id`` (34 bits) only serves ``NONE`` devices, whose unencrypted
     advertisements carry it in clear; the real backend's assignment of network
     ids is not documented, so it is up to the caller.
+
+    ``key_data`` is the raw key, or its base64 text: a registered device passes the text
+    its stored record already holds, so 100,000 devices do not keep every key twice.
+    ``key`` is always the raw bytes.
     """
 
     device_id: str
-    key: bytes
+    key_data: bytes | str
     encryption: str
     eid_rotation: dict[str, Any] | None = None
     network_id: int | None = None
@@ -205,6 +210,11 @@ class DeviceKey:
         object.__setattr__(self, "period_exponent", exp)
         if self.network_id is not None and not 0 <= self.network_id < (1 << _NETWORK_ID_BITS):
             raise ValueError(f"network_id must fit in {_NETWORK_ID_BITS} bits")
+
+    @property
+    def key(self) -> bytes:
+        data = self.key_data
+        return base64.b64decode(data) if isinstance(data, str) else data
 
     def __hash__(self) -> int:  # eid_rotation is a dict, so hash what identifies the key
         return hash((self.device_id, self.key, self.encryption))
