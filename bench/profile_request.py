@@ -41,10 +41,10 @@ def scenarios(app) -> dict[str, tuple[str, str, list[tuple[bytes, bytes]]]]:
     out = {
         "list-devices limit=10": ("GET", f"/hubble/api/org/{ORG}/devices?limit=10", hubble),
         "list-devices limit=100": ("GET", f"/hubble/api/org/{ORG}/devices?limit=100", hubble),
-        "list-packets": ("GET", f"/hubble/api/org/{ORG}/packets", hubble),
     }
     if device:
         out["get-device"] = ("GET", f"/hubble/api/org/{ORG}/devices/{device}", hubble)
+        out["list-packets (one device)"] = ("GET", f"/hubble/api/org/{ORG}/packets?device_id={device}", hubble)
     now_ms = int(rt.clock.now() * 1000)
     out["hubby GET /bookings"] = ("GET", "/hubby/api/bookings", hubby_headers(now_ms, "GET", "/bookings") + [(b"host", b"127.0.0.1")])
     return out
