@@ -1,6 +1,6 @@
 """In-process CPU cost of one request through the whole app (a script, not a test).
 
-    python bench/profile_request.py [--n 3000] [--profile] [--strict] [--rate-limit]
+    python bench/profile_request.py [--n 3000] [--profile] [--strict] [--rate-limit] [--state]
 
 Drives the Starlette app directly with ASGI messages (no socket, no uvicorn), so the figure
 is the CPU our code spends per request: µs per call for each scenario of issue 10, and with
@@ -72,7 +72,12 @@ async def one(app, method: str, target: str, headers) -> int:
 
 
 async def run(args) -> None:
-    app = create_app(Settings(rate_limit=args.rate_limit, strict=args.strict, scenario=args.scenario))
+    state = None
+    if args.state:
+        import tempfile
+
+        state = str(Path(tempfile.mkdtemp(prefix="mockserver-profile-")) / "state.sqlite")
+    app = create_app(Settings(rate_limit=args.rate_limit, strict=args.strict, scenario=args.scenario, state_path=state))
     for name, (method, target, headers) in scenarios(app).items():
         status = await one(app, method, target, headers)
         for _ in range(50):
@@ -97,6 +102,7 @@ def main() -> None:
     p.add_argument("--profile", action="store_true")
     p.add_argument("--strict", action="store_true")
     p.add_argument("--rate-limit", action="store_true")
+    p.add_argument("--state", action="store_true", help="persist to a temporary SQLite file (flush per request)")
     p.add_argument("--scenario", default="demo")
     p.add_argument("--top", type=int, default=25)
     asyncio.run(run(p.parse_args()))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MAX_TAGS = 10
 DEFAULT_ENV = "production"
 DEFAULT_LIMIT = 250
+VIEW_CACHE = 4096  # list views kept (bounded: state memory stays per device, not per view)
 PROTOCOL_VERSION = {
     crypto.AES_256_CTR: 0,
     crypto.AES_128_CTR: 0,
@@ -39,9 +40,13 @@ class DevicesMixin:
         # is read from the record (a tuple per device would cost 56 bytes each)
         self._dev_order: dict[str, list[str]] = {}
         self.decoders: dict[str, crypto.Decoder] = {}
+        # device id -> (the record it was built from, its list view): records are replaced,
+        # never changed in place, and a packet that changes most_recent_packet drops the entry
+        self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     # -- indexes ------------------------------------------------------------------------------
     def _rebuild_devices(self: HubbleBackend) -> None:
+        self._views.clear()
         self._dev_order = {}
         self.decoders = {}
         for record in self.devices.values():
@@ -152,6 +157,11 @@ class DevicesMixin:
         return record
 
     def device_view(self: HubbleBackend, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
+        """The API's view of a device (callers must not change it: list views are cached)."""
+        if not detail:
+            hit = self._views.get(record["id"])
+            if hit is not None and hit[0] is record:
+                return hit[1]
         last = self._last.get(record["id"])
         recent: dict[str, Any] = {}
         if last:
@@ -170,6 +180,11 @@ class DevicesMixin:
             rotation = _effective_rotation(record)
             if rotation is not None:
                 out["eid_rotation"] = rotation
+        else:
+            views = self._views
+            if len(views) >= VIEW_CACHE:
+                del views[next(iter(views))]
+            views[record["id"]] = (record, out)
         return out
 
     def last_heard(self: HubbleBackend, device_id: str) -> float | None:

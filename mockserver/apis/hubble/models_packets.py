@@ -70,6 +70,7 @@ class PacketsMixin:
     def _rebuild_packets(self: HubbleBackend) -> None:
         self._streams = {}
         self._last = {}
+        self._views.clear()
         self._seen_adv = set()
         self._last_rx = 0.0
         self._next_n = 1
@@ -88,6 +89,7 @@ class PacketsMixin:
         prev = last.get(p["net"])
         if prev is None or p["ts"] >= prev[0]:
             last[p["net"]] = (p["ts"], p["loc"]["latitude"], p["loc"]["longitude"])
+            self._views.pop(p["dev"], None)  # its most_recent_packet changed
         if p.get("adv"):
             self._seen_adv.add((p["org"], p["adv"]))
         self._last_rx = max(self._last_rx, rx)
