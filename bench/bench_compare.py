@@ -1,23 +1,29 @@
 """Throughput of the fake against the framework's ceiling and Prism (a script, not a test).
 
-    python bench/bench_compare.py [--seconds 4] [--connections 32] [--modes off,strict,limits,state]
-                                  [--baseline GIT_REF] [--no-prism] [--mixed-seconds 8]
+    python bench/bench_compare.py [--seconds 3] [--rounds 3] [--connections 32]
+                                  [--modes off,strict,limits,state] [--baseline GIT_REF]
+                                  [--no-prism] [--mixed-seconds 8] [--scenarios a,b]
 
-One command, one run, every figure of issue 10 side by side:
+One command, one run, every figure of issue 10 side by side. It starts, and keeps running
+for the whole bench:
 
-1. The ceiling: bare Starlette on uvicorn answering a fixed body (`bench/ceiling_app.py`),
-   measured before and after the mockserver runs (the mean is the reference).
+1. the ceiling: bare Starlette on uvicorn answering a fixed body on any path
+   (`bench/ceiling_app.py`), served exactly as `mockserver serve` serves its app;
 2. `mockserver serve` (demo scenario) in each mode: `off` (rate limits off), `strict`
    (responses that break the spec become 500s), `limits` (rate limits on: most answers are
    429s, the accounting runs on every request), `state` (`--state` SQLite file, flushed
-   before each response). Each mode runs every scenario: list-devices limit 10 and 100,
-   get-device, list-packets (one device's stream, topped up to 100 packets), and a signed
-   Hubby `GET /bookings` (a signature is valid for 300 s, so one signature serves the run).
-3. `--baseline REF`: the same scenarios (mode `off`) on a copy of the code at git REF,
-   extracted with `git archive` under /tmp, so before/after come from the same run.
-4. Prism 5's static mock of the vendor document on the same Hubble calls, when a Prism
-   binary is given (`--prism`) or found under /tmp/prism.
-5. A mixed read/write load of Hubble and Hubby from 64 connections (wrk with a Lua script).
+   before each response);
+3. with `--baseline REF`, mockserver (mode `off`) from a copy of the code at git REF
+   (`git archive` under /tmp), so before and after come from the same run;
+4. Prism 5's static mock of the vendor document, when a Prism binary is given (`--prism`)
+   or found under /tmp/prism (`npm install @stoplight/prism-cli` there).
+
+Scenarios: list-devices limit 10 and 100, get-device, list-packets (one device's stream,
+topped up to a page of 100 packets), a signed Hubby `GET /bookings` (signed afresh for
+each run). Each scenario runs in `--rounds` rounds that visit every target in turn, so a
+load spike on a shared machine hits them alike; the table shows medians and the median of
+the per-round ratio to the ceiling. Last, a mixed read/write load of Hubble and Hubby
+(reads, device renames, registrations, bookings) from 64 connections on mode `off`.
 
 Every load is `wrk -t1 -cN` (Debian package `wrk`); nothing leaves the loopback interface.
 """
@@ -33,6 +39,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -266,9 +273,22 @@ def extract(ref: str, tmp: Path) -> Path:
     return dest
 
 
+PRISM_PATHS = {
+    "list-devices limit=10": f"/api/org/{ORG}/devices?limit=10",
+    "list-devices limit=100": f"/api/org/{ORG}/devices?limit=100",
+    "get-device": f"/api/org/{ORG}/devices/00000000-0000-4000-8000-000000000000",
+    "list-packets (100)": f"/api/org/{ORG}/packets?device_id=00000000-0000-4000-8000-000000000000",
+}
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=3, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per scenario (medians are printed)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--modes", default="off,strict,limits,state")
     parser.add_argument("--scenarios", default=None, help="comma-separated names (default: all)")
@@ -289,65 +309,84 @@ def main() -> int:
     wanted = set(args.scenarios.split(",")) if args.scenarios else None
     procs = Procs()
     tmp = Path(tempfile.mkdtemp(prefix="mockserver-bench-"))
-    table: list[tuple[str, str, Result]] = []  # (target, scenario, result)
+    # every server runs for the whole bench; each scenario is measured in rounds that visit
+    # every target in turn, so a load spike on a shared machine hits all of them alike and
+    # each ratio compares runs seconds apart
+    results: dict[tuple[str, str], list[Result]] = {}
+    ratios: dict[tuple[str, str], list[float]] = {}
+    mixed_result: Result | None = None
     try:
-        ceilings = []
-        proc, base = serve_ceiling(procs)
-        ceilings.append(wrk(f"{base}/hubble/api/org/{ORG}/devices?limit=10", args.seconds, args.connections))
-        procs.stop(proc)
-
-        targets = [(f"mockserver[{m}]", m, ROOT) for m in modes]
+        _, ceiling_base = serve_ceiling(procs)
+        targets: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
         if args.baseline:
-            targets.insert(0, (f"baseline {args.baseline}[off]", "off", extract(args.baseline, tmp)))
-        for label, mode, src in targets:
-            proc, base = serve_mockserver(procs, mode, src, tmp)
-            for name, (url, headers) in prepare(base).items():
-                if wanted and name not in wanted:
-                    continue
-                table.append((label, name, wrk(url, args.seconds, args.connections, headers)))
-            if mode == "off" and src == ROOT and args.mixed_seconds > 0:
-                table.append((label, f"mixed r/w, {args.mixed_connections} clients", mixed(base, args.mixed_seconds, args.mixed_connections)))
-            procs.stop(proc)
-
-        prism_rps: dict[str, float] = {}
+            _, base = serve_mockserver(procs, "off", extract(args.baseline, tmp), tmp)
+            targets[f"baseline {args.baseline}[off]"] = prepare(base)
+        mixed_base = None
+        for mode in modes:
+            _, base = serve_mockserver(procs, mode, ROOT, tmp)
+            targets[f"mockserver[{mode}]"] = prepare(base)
+            if mode == "off":
+                mixed_base = base
         prism = args.prism or "/tmp/prism/node_modules/.bin/prism"
         if not args.no_prism and Path(prism).exists() and VENDOR_SPEC.exists() and shutil.which("node"):
             pport = free_port()
-            proc = procs.start([prism, "mock", "-h", "127.0.0.1", "-p", str(pport), str(VENDOR_SPEC)])
+            procs.start([prism, "mock", "-h", "127.0.0.1", "-p", str(pport), str(VENDOR_SPEC)])
             pbase = f"http://127.0.0.1:{pport}"
             wait_up(f"{pbase}/api/org/{ORG}/devices")
             auth = {"Authorization": f"Bearer {TOKEN}"}
-            dev = "00000000-0000-4000-8000-000000000000"
-            for name, path in (
-                ("list-devices limit=10", f"/api/org/{ORG}/devices?limit=10"),
-                ("list-devices limit=100", f"/api/org/{ORG}/devices?limit=100"),
-                ("get-device", f"/api/org/{ORG}/devices/{dev}"),
-                ("list-packets (100)", f"/api/org/{ORG}/packets?device_id={dev}"),
-            ):
-                if wanted and name not in wanted:
-                    continue
-                res = wrk(pbase + path, args.seconds, args.connections, auth)
-                prism_rps[name] = res.rps
-                table.append(("prism static", name, res))
-            procs.stop(proc)
+            targets["prism static"] = {name: (pbase + path, auth) for name, path in PRISM_PATHS.items()}
         elif not args.no_prism:
             print("prism not found (cd /tmp/prism && npm install @stoplight/prism-cli) or no vendor document: skipped", file=sys.stderr)
 
-        proc, base = serve_ceiling(procs)
-        ceilings.append(wrk(f"{base}/hubble/api/org/{ORG}/devices?limit=10", args.seconds, args.connections))
-        procs.stop(proc)
+        names = list(dict.fromkeys(n for t in targets.values() for n in t if not wanted or n in wanted))
+        for name in names:
+            path = urlsplit_path(next(t[name][0] for t in targets.values() if name in t))
+            for _ in range(args.rounds):
+                ceiling = wrk(ceiling_base + path, args.seconds, args.connections)
+                results.setdefault(("ceiling", name), []).append(ceiling)
+                for label, scen in targets.items():
+                    if name not in scen:
+                        continue
+                    url, headers = scen[name]
+                    if name.startswith("hubby"):  # a fresh signature for each run
+                        headers = hubby_headers("GET", "/bookings")
+                    res = wrk(url, args.seconds, args.connections, headers)
+                    results.setdefault((label, name), []).append(res)
+                    ratios.setdefault((label, name), []).append(res.rps / ceiling.rps if ceiling.rps else float("nan"))
+        if mixed_base is not None and args.mixed_seconds > 0:
+            mixed_result = mixed(mixed_base, args.mixed_seconds, args.mixed_connections)
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    ceiling = sum(c.rps for c in ceilings) / len(ceilings)
-    print(f"ceiling (bare Starlette + uvicorn, fixed body): {' / '.join(f'{c.rps:.0f}' for c in ceilings)} req/s "
-          f"(before / after), mean {ceiling:.0f}; p99 {max(c.p99_ms for c in ceilings):.2f} ms")
-    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s per row (mixed: -c{args.mixed_connections} -d{args.mixed_seconds}s)\n")
-    for target, name, res in table:
-        prism = prism_rps.get(name) if target.startswith("mockserver") else None
-        print(f"{target:24s} {name:30s} {res.row(ceiling if not name.startswith('mixed') else None, prism)}")
+    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} interleaved rounds per scenario: "
+          "medians of req/s, p50, p99 and of the per-round ratio to the ceiling")
+    print("ceiling = bare Starlette + uvicorn answering a fixed body on the same path\n")
+    print(f"{'target':26s} {'scenario':24s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'x ceiling':>9s} {'x prism':>8s}  errors")
+    for name in dict.fromkeys(n for _, n in results):
+        prism_rps = _median([r.rps for r in results.get(("prism static", name), [])])
+        for (label, scen), runs in results.items():
+            if scen != name:
+                continue
+            rps = _median([r.rps for r in runs])
+            ratio = _median(ratios.get((label, scen), [])) if label != "ceiling" else 1.0
+            vs_prism = rps / prism_rps if label.startswith(("mockserver", "baseline")) and prism_rps == prism_rps else None
+            bad = sum(r.non2xx for r in runs), sum(r.errors for r in runs)
+            print(f"{label:26s} {name:24s} {rps:8.0f} {_median([r.p50_ms for r in runs]):8.2f} {_median([r.p99_ms for r in runs]):8.2f} "
+                  f"{ratio:9.2f} {f'{vs_prism:8.1f}' if vs_prism else '       -'}  "
+                  + (f"{bad[0]} non-2xx, {bad[1]} socket errors" if any(bad) else "-"))
+        print()
+    if mixed_result is not None:
+        r = mixed_result
+        print(f"mixed read/write (Hubble + Hubby), {args.mixed_connections} connections, {args.mixed_seconds}s on mockserver[off]: "
+              f"{r.rps:.0f} req/s, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, {r.non2xx} non-2xx, {r.errors} socket errors")
     return 0
+
+
+def urlsplit_path(url: str) -> str:
+    """The path and query of a URL (the ceiling answers any path)."""
+    rest = url.split("://", 1)[1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
 
 
 if __name__ == "__main__":
