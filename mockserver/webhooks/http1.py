@@ -172,7 +172,9 @@ async def _connect(host: str, port: int) -> _Conn:
             raise DeliveryFailed("connection refused") from exc
         if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             raise DeliveryFailed("host unreachable") from exc
-        if "refused" in str(exc).lower() or "all connection attempts failed" in str(exc).lower():
+        text = str(exc).lower()
+        # several addresses (localhost: ::1 and 127.0.0.1) all refusing come as one OSError
+        if "refused" in text or f"[errno {errno.ECONNREFUSED}]" in text:
             raise DeliveryFailed("connection refused") from exc
         raise DeliveryFailed(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
     return _Conn(reader, writer)
