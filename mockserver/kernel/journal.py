@@ -27,6 +27,7 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_VIOLATION_MAX_BYTES = 8 * 1024 * 1024
 
 RawHeaders = list[tuple[bytes, bytes]]
+_BINARY = (bytes, bytearray, memoryview)
 
 
 class Journal:
@@ -70,7 +71,8 @@ class Journal:
             size += self._cap_body(request, "request.body", truncated)
         response = entry.get("response")
         if response is not None:
-            size += sum(len(k) + len(str(v)) for k, v in (response.get("headers") or {}).items())
+            for k, v in (response.get("headers") or {}).items():
+                size += len(k) + len(str(v))
             size += self._cap_body(response, "response.body", truncated)
         for key in ("violations", "response_violations"):
             for v in entry.get(key) or ():
@@ -95,7 +97,7 @@ class Journal:
 
     def _cap_body(self, part: dict[str, Any], name: str, truncated: list[str]) -> int:
         body = part.get("body")
-        if isinstance(body, bytes | bytearray | memoryview):
+        if isinstance(body, _BINARY):
             total = len(body)
             if total > BODY_LIMIT:
                 part["body"] = _Excerpt(bytes(body[:BODY_LIMIT]), total)

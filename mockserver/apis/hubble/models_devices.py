@@ -223,7 +223,7 @@ class DevicesMixin:
         more = False
         for i in indexes:
             record = self.devices.get(order[i])
-            if record is None or not match(record):
+            if record is None or (match is not None and not match(record)):
                 continue
             if len(page) == q["limit"]:
                 more = True
@@ -236,7 +236,7 @@ class DevicesMixin:
         total = None
         if first:
             has_filter = q["envs"] or q["created"] or q["recent"] or q["sort"] != "created_ts"
-            total = sum(1 for d in order if match(self.devices[d])) if has_filter else len(order)
+            total = sum(1 for d in order if match is None or match(self.devices[d])) if has_filter else len(order)
         return page, next_token, total
 
     def _sorted_devices(self: HubbleBackend, org_id: str, sort: str) -> tuple[list[str], Any]:
@@ -256,6 +256,8 @@ class DevicesMixin:
         envs = set(q["envs"])
         created = q["created"]
         recent = q["recent"]
+        if not (envs or created or recent):
+            return None  # no filter: every device matches
 
         def match(record: dict[str, Any]) -> bool:
             if envs and record["tags"].get("_env") not in envs:
