@@ -73,6 +73,24 @@ class Call:
         return self.query.get(name, default)
 
 
+class RequestHeaders(Headers):
+    """Starlette's Headers with a `get` that reads a dict built on first use: a request's
+    headers are looked up half a dozen times (request id, fault, auth, parameters, paging),
+    and most of those names are absent, which Headers answers by scanning the list and
+    raising KeyError each time. Same answers: lowercase names, the first of repeated ones."""
+
+    _first: dict[str, str] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        first = self._first
+        if first is None:
+            first = {}
+            for name, value in self.raw:
+                first.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+            self._first = first
+        return first.get(key.lower(), default)
+
+
 Handler = Callable[[Call], Any]
 Authenticator = Callable[[Call], Any]
 RateBuckets = Callable[[Call], list | None]
@@ -109,7 +127,7 @@ class ApiMount:
             return
         rt = self.runtime
         started = time.perf_counter()
-        headers = Headers(scope=scope)
+        headers = RequestHeaders(scope=scope)
         root = scope.get("root_path", "")
         full_path = scope["path"]
         path = full_path[len(root) :] if root and full_path.startswith(root) else full_path
