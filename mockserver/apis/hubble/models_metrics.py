@@ -49,7 +49,7 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
             raise ApiError(
                 400,
                 f"days={days} with time_interval={interval} makes {complete} buckets; at most {MAX_BUCKETS} "
-                f"(use days <= {MAX_BUCKETS * width // (DAY * (24 if interval == 'hour' else 1)) or 1} or a wider interval)",
+                f"(use days <= {MAX_BUCKETS // (24 if interval == 'hour' else 1)} or a wider interval)",
             )
         current = now // width * width
         return [(current - k * width, current - (k - 1) * width) for k in range(complete, -1, -1)]
