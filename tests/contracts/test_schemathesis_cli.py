@@ -9,6 +9,7 @@ small, seeded budget. All three run at once: they touch different APIs of the sa
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -17,11 +18,13 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -102,6 +105,21 @@ def test_the_readme_documents_one_run_per_spec() -> None:
     specs = [shlex.split(line)[2] for line in runs]
     assert specs == [f"resources/{api}-openapi.yaml" for api in MOUNTS]
     assert all(len(shlex.split(line)) == 3 for line in runs), "the documented commands take no extra flags"
+
+
+def test_the_config_targets_the_documented_sandbox_for_each_spec() -> None:
+    """Without `--url`, each spec's [[project]] (matched by `info.title`) points at the sandbox
+    `mockserver serve` starts by default, and the hooks module it names imports."""
+    config = tomllib.loads((REPO / "schemathesis.toml").read_text(encoding="utf-8"))
+    projects = {project["title"]: project for project in config["project"]}
+    for api, mount in MOUNTS.items():
+        title = yaml.safe_load((REPO / "resources" / f"{api}-openapi.yaml").read_text(encoding="utf-8"))[
+            "info"
+        ]["title"]
+        assert title in projects, f"no [[project]] titled {title!r} for resources/{api}-openapi.yaml"
+        assert projects[title]["base-url"] == f"http://127.0.0.1:8080{mount}"
+    assert config["hooks"] == "mockserver.contracts.cli_hooks"
+    assert importlib.util.find_spec(config["hooks"]) is not None  # found, not imported: it registers auth
 
 
 def test_the_documented_schemathesis_commands_pass(sandbox: str) -> None:
