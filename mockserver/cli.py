@@ -39,6 +39,9 @@ def _extensions() -> list:
         pass
     else:
         out.append(register)
+    from .record import register as register_record  # noqa: PLC0415
+
+    out.append(register_record)
     return out
 
 
