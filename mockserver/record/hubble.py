@@ -20,6 +20,7 @@ from .state import RunState
 DAY = 86400.0
 DEVICE_PAGE = 1000
 USER_PAGE = 100
+DETAIL_BATCH = 50  # device details saved (resumable) every this many
 
 
 class HubbleRecorder:
@@ -90,7 +91,7 @@ class HubbleRecorder:
         for device in devices[len(items) :]:
             body, _ = self.client.get(self._path(f"/devices/{device['id']}"))
             batch.append({k: body[k] for k in ("id", "encryption", "eid_rotation") if k in body})
-            if len(batch) == 50:
+            if len(batch) == DETAIL_BATCH:
                 self.state.add_page(name, batch, None)
                 items += batch
                 batch = []

@@ -28,8 +28,8 @@ class Source:
                                    headers={"Authorization": f"Bearer {self.token}"}, timeout=60, trust_env=False)  # fmt: skip
         self.hubby = httpx.Client(base_url=server.hubby_url, auth=HubbySigner(self.api_key, self.secret), timeout=60, trust_env=False)
 
-    def args(self, out: Path, *extra: str, api: str = "hubble") -> list[str]:
-        base = ["record", "--api", api, "--out", str(out), "--quiet"]
+    def args(self, out: Path, *extra: str, api: str = "hubble", quiet: bool = True) -> list[str]:
+        base = ["record", "--api", api, "--out", str(out)] + (["--quiet"] if quiet else [])
         if api in ("hubble", "all"):
             base += ["--base-url", self.server.hubble_url, "--token", self.token, "--org-id", self.org_id]
         if api == "hubby":
@@ -46,7 +46,8 @@ class Source:
 
 
 def start_source(**overrides: Any) -> Source:
-    server = MockServer(seed=7, scenario=str(SOURCE), **overrides).start()
+    overrides.setdefault("scenario", str(SOURCE))
+    server = MockServer(seed=7, **overrides).start()
     source = Source(server)
     # a device deleted after it transmitted: its packets stay in the stream with its old name
     packets = source.hubble.get("/packets", params={"start": 0}).json()["packets"]
