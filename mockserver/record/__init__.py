@@ -44,12 +44,15 @@ def register(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .client import Interrupted, RecordError
+    from .client import Interrupted, RecordError, SpecBreach
+    from .writer import report_path
 
     try:
         return _run(args)
     except RecordError as exc:
-        print(f"mockserver record: {exc}", file=sys.stderr)
+        where = report_path(Path(args.out)) if isinstance(exc, SpecBreach) else None
+        more = f" (every drift seen is listed in {where})" if where is not None and where.is_file() else ""
+        print(f"mockserver record: {exc}{more}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Interrupted as exc:
         print(f"mockserver record: interrupted: {exc}; what was read is saved, run the same command again to resume", file=sys.stderr)
@@ -136,8 +139,8 @@ def _run(args: argparse.Namespace) -> int:
             drift += c.drift
             c.close()
         report = writer.write_report(out, drift)
-        if report is not None:
-            progress.note(f"record: spec drift listed in {report}")
+        if report is not None and sys.exc_info()[0] is None:
+            progress.note(f"record: spec drift (undocumented fields or headers) listed in {report}")
     meta = {"recorded_at": at, "recorded_at_iso": _iso(at), "sources": sources, "scrubbed": scrub.summary(),
             "anonymized": bool(args.anonymize), "days": args.days}  # fmt: skip
     changes: list[str] = []

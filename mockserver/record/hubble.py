@@ -8,6 +8,8 @@ the window (the continuation-token loop), webhooks (no secrets), users, invitati
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import random
 from typing import Any
@@ -241,9 +243,7 @@ def _anonymize(packet: dict[str, Any]) -> None:
     seed = hashlib.sha256(f"{packet['device_id']}|{packet['timestamp']}".encode()).digest()
     rng = random.Random(seed)
     home = random.Random(hashlib.sha256(packet["device_id"].encode()).digest())
-    size = len(_b64len(packet.get("payload", ""))) or 4
-    import base64
-
+    size = len(_b64decode(packet.get("payload", ""))) or 4
     packet["payload"] = base64.b64encode(rng.randbytes(size)).decode()
     loc = packet["location"]
     lat, lon = home.uniform(-55, 65), home.uniform(-170, 170)
@@ -253,10 +253,7 @@ def _anonymize(packet: dict[str, Any]) -> None:
         loc["altitude"] = round(rng.uniform(0, 150), 1)
 
 
-def _b64len(value: str) -> bytes:
-    import base64
-    import binascii
-
+def _b64decode(value: str) -> bytes:
     try:
         return base64.b64decode(value)
     except (binascii.Error, ValueError):

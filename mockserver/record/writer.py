@@ -109,7 +109,7 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], lis
                 counts["removed upstream"] += 1
             else:
                 out.append(entry)
-                counts["added by hand, kept"] += 1
+                counts["hand-added kept"] += 1
         _set(new, path, out)
         lines.append(_line(path, counts))
     for path in SINGLE:

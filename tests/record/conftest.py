@@ -77,3 +77,14 @@ def replay(path: Path, **overrides: Any) -> MockServer:
     at = load(path)["x-recorded"]["recorded_at"]
     overrides.setdefault("rate_limit", False)
     return MockServer(seed=3, scenario=str(path), clock="frozen", clock_start=at, **overrides).start()
+
+
+SMALL = Path(__file__).with_name("small.yaml")
+
+
+@pytest.fixture(scope="package")
+def small_source():
+    src = start_source(scenario=str(SMALL), rate_limit=False)
+    yield src
+    src.close()
+    src.server.stop()

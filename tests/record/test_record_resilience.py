@@ -8,10 +8,8 @@ import pytest
 
 from mockserver.record import hubble as hubble_recorder
 
-from .conftest import load, record, start_source
+from .conftest import SMALL, load, record, start_source
 from .helpers import all_devices
-
-SMALL = Path(__file__).with_name("small.yaml")
 
 
 @pytest.fixture
@@ -21,12 +19,9 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(hubble_recorder, "DETAIL_BATCH", 10)
 
 
-@pytest.fixture(scope="module")
-def small():
-    src = start_source(scenario=str(SMALL), rate_limit=False)
-    yield src
-    src.close()
-    src.server.stop()
+@pytest.fixture
+def small(small_source):
+    return small_source
 
 
 def _recorded_matches(source, out: Path) -> None:
