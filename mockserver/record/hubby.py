@@ -106,8 +106,8 @@ def _booking(b: dict[str, Any], esims: dict[str, Any], scrub: Scrubber) -> dict[
             v = scrub.replace(k, v)
         elif k == "full_name":
             v = " ".join(scrub.replace("first_name" if i == 0 else "last_name", part) for i, part in enumerate(v.split()))
-        elif isinstance(v, str):
-            v = scrub.text(v)
+        else:
+            v = _deep_text(v, scrub)  # free text and the partner's own `data`: tokens and emails out
         out[k] = v
     specs = []
     for s in b.get("package_specifications") or []:
@@ -121,6 +121,16 @@ def _booking(b: dict[str, Any], esims: dict[str, Any], scrub: Scrubber) -> dict[
     if usage is not None:
         out["usage_percent"] = usage
     return out
+
+
+def _deep_text(value: Any, scrub: Scrubber) -> Any:
+    if isinstance(value, str):
+        return scrub.text(value)
+    if isinstance(value, dict):
+        return {k: _deep_text(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_text(v, scrub) for v in value]
+    return value
 
 
 def _state(b: dict[str, Any], esims: dict[str, Any]) -> tuple[str, float | None]:
