@@ -59,6 +59,7 @@ class RecordClient:
         self.sleep = sleep
         self.drift: list[dict[str, Any]] = []
         self.requests = 0
+        self.paced = 0  # waits taken because a bucket was full (no 429 needed)
         self.waited = 0.0
 
     def close(self) -> None:
@@ -97,10 +98,26 @@ class RecordClient:
             if status >= 300:
                 raise RecordError(f"GET {path} answered {status}: {_excerpt(response)}")
             self._check(path, response)
+            self._pace(response)
             try:
                 return response.json(), response.headers
             except ValueError:
                 raise SpecBreach(f"GET {path}: the answer is not JSON") from None
+
+    def _pace(self, response: httpx.Response) -> None:
+        """With the last slot of a bucket taken, wait for one to drain before the next call
+        (`X-RateLimit-Reset` seconds drain `X-RateLimit-Limit` slots) rather than be refused."""
+        try:
+            remaining = int(response.headers["x-ratelimit-remaining"])
+            limit = max(1, int(response.headers["x-ratelimit-limit"]))
+            reset = float(response.headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return
+        if remaining <= 0 and reset > 0:
+            seconds = min(reset, max(0.05, reset / limit))
+            self.paced += 1
+            self.waited += seconds
+            self.sleep(seconds)
 
     def _wait(self, why: str, seconds: float) -> None:
         self.on_wait(why, seconds)

@@ -34,16 +34,16 @@ def _recorded_matches(source, out: Path) -> None:
     assert len(doc["hubble"]["recorded"]["packets"]) == len(packets) > 50
 
 
-def test_rate_limits_on_are_waited_out(tmp_path, small_pages, capsys):
+def test_rate_limits_on_are_respected(tmp_path, small_pages, capsys):
     src = start_source(scenario=str(SMALL))  # the vendor's limits: 3/s per endpoint, 15/s per org
     try:
         out = tmp_path / "limited.yaml"
-        assert record(src.args(out, quiet=False)) == 0  # not quiet: waits are shown
+        assert record(src.args(out, quiet=False)) == 0
         err = capsys.readouterr().err
-        assert "rate limited (429): waiting" in err
-        assert "record hubble devices: 3 pages" in err
-        limited = src.server.requests(api="hubble", status=429)
-        assert limited, "the source never limited the recorder"
+        assert "record hubble devices: 3 pages" in err and "record hubble device details: 29 done" in err
+        # a full bucket (X-RateLimit-Remaining: 0) makes the recorder wait for a slot instead
+        # of being refused: 29 detail calls in a row would meet ~9 429s otherwise
+        assert len(src.server.requests(api="hubble", status=429)) <= 2
         _recorded_matches(src, out)
     finally:
         src.close()
