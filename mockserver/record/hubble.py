@@ -90,17 +90,19 @@ class HubbleRecorder:
         step = self.state.step(name)
         items = self.state.items(name)
         batch: list[dict[str, Any]] = []
-        for device in devices[len(items) :]:
-            body, _ = self.client.get(self._path(f"/devices/{device['id']}"))
-            batch.append({k: body[k] for k in ("id", "encryption", "eid_rotation") if k in body})
-            if len(batch) == DETAIL_BATCH:
+        try:
+            for device in devices[len(items) :]:
+                body, _ = self.client.get(self._path(f"/devices/{device['id']}"))
+                batch.append({k: body[k] for k in ("id", "encryption", "eid_rotation") if k in body})
+                if len(batch) == DETAIL_BATCH:
+                    self.state.add_page(name, batch, None)
+                    items += batch
+                    batch = []
+                    self.progress.page("hubble device details", step["pages"], len(items), len(items) / max(1, len(devices)))
+        finally:  # interrupted or not, what was read is kept
+            if batch:
                 self.state.add_page(name, batch, None)
                 items += batch
-                batch = []
-                self.progress.page("hubble device details", step["pages"], len(items), len(items) / max(1, len(devices)))
-        if batch:
-            self.state.add_page(name, batch, None)
-            items += batch
         self.state.finish(name)
         self.progress.done("hubble device details", len(items))
         return items

@@ -3,7 +3,8 @@
 `meta.json` holds the run (source, the moment recorded, the packet window) and per step its
 continuation point; `<step>.jsonl` holds the items read, one per line, appended a page at a
 time. The meta file is replaced atomically after the page is on disk, so a run killed at any
-point resumes from the last whole page. A finished recording removes the directory.
+point resumes from the last whole page. The items are as read (not scrubbed yet), so the
+directory is private (0700); a finished recording removes it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class RunState:
 
     def add_page(self, name: str, items: list[Any], cursor: Any) -> None:
         step = self.step(name)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.dir / f"{name}.jsonl"
         self._truncate(path, step["count"])
         with path.open("a", encoding="utf-8") as fh:
@@ -100,7 +101,7 @@ class RunState:
             fh.truncate(offset)
 
     def _write_meta(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # holds data not scrubbed yet
         tmp = self.dir / "meta.json.tmp"
         tmp.write_text(json.dumps(self.meta, indent=1), encoding="utf-8")
         os.replace(tmp, self.dir / "meta.json")

@@ -25,12 +25,19 @@ KEYED = {
     "hubble.recorded.webhooks": "webhook_id",
     "hubble.recorded.invoices": "invoice_id",
     "hubble.keys": "name",
-    "hubby.bookings": "booking_id",
+    "hubby.bookings": "booking_id",  # or email and departure when a booking has no booking_id
     "hubby.packages": "id",
 }
 PACKETS = "hubble.recorded.packets"
 SINGLE = ("hubble.org",)
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _entry_key(entry: dict[str, Any], key: str) -> str:
+    value = entry.get(key)
+    if value is None and key == "booking_id":
+        return f"{entry.get('email')}|{entry.get('departure_date')}"
+    return str(value)
 
 
 def fingerprint(value: Any) -> str:
@@ -60,7 +67,7 @@ def fingerprints(doc: dict[str, Any]) -> dict[str, list[str]]:
     for path, key in KEYED.items():
         items = _get(doc, path)
         if isinstance(items, list):
-            out[path] = [f"{i.get(key)} {fingerprint(i)}" for i in items if isinstance(i, dict)]
+            out[path] = [f"{_entry_key(i, key)} {fingerprint(i)}" for i in items if isinstance(i, dict)]
     for path in SINGLE:
         value = _get(doc, path)
         if value is not None:
@@ -89,12 +96,12 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], lis
         if not isinstance(new_items, list) or not isinstance(old_items, list):
             continue
         seen = before.get(path) or {}
-        old_by = {str(i.get(key)): i for i in old_items if isinstance(i, dict)}
+        old_by = {_entry_key(i, key): i for i in old_items if isinstance(i, dict)}
         counts: Counter[str] = Counter()
         out = []
         new_keys = set()
         for entry in new_items:
-            k = str(entry.get(key))
+            k = _entry_key(entry, key)
             new_keys.add(k)
             if k in old_by and seen.get(k) == fingerprint(entry):
                 out.append(old_by[k])
