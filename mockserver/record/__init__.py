@@ -82,9 +82,25 @@ def _check_args(args: argparse.Namespace) -> None:
         raise RecordError(f"--since: no file {args.since!r}")
 
 
+def _load_since(path: str | None) -> dict[str, Any] | None:
+    """The recording to refresh, read before anything is fetched (a broken file stops at once)."""
+    import yaml
+
+    from .client import RecordError
+
+    if not path:
+        return None
+    try:
+        old = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RecordError(f"--since: cannot read {path}: {' '.join(str(exc).split())}") from None
+    if not isinstance(old, dict):
+        raise RecordError(f"--since: {path} is not a scenario (a mapping)")
+    return old
+
+
 def _run(args: argparse.Namespace) -> int:
     import httpx
-    import yaml
 
     from ..kernel.spec import Spec
     from ..testing import HubbySigner
@@ -95,6 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     from .state import RunState
 
     _check_args(args)
+    old = _load_since(args.since)
     apis = ["hubble", "hubby"] if args.api == "all" else [args.api]
     out = Path(args.out)
     identity = {"apis": apis, "hubble": [args.base_url, args.org_id] if "hubble" in apis else None,
@@ -145,9 +162,10 @@ def _run(args: argparse.Namespace) -> int:
             "anonymized": bool(args.anonymize), "days": args.days}  # fmt: skip
     changes: list[str] = []
     prints = writer.fingerprints(doc)  # of what upstream holds now, not of kept hand edits
-    if args.since:
-        old = yaml.safe_load(Path(args.since).read_text(encoding="utf-8")) or {}
+    if old is not None:
         doc, changes = writer.merge(old, doc)
+        if isinstance(old.get("description"), str):  # the user's own words stay
+            doc["description"] = old["description"]
     doc = {"version": 1, "description": doc["description"], "x-recorded": meta,
            **{k: v for k, v in doc.items() if k not in ("version", "description")},
            "x-fingerprints": prints}  # fmt: skip

@@ -65,6 +65,15 @@ def test_bad_options(small_source, tmp_path, capsys, args, says):
     assert code == 2 and says in err and len(err.splitlines()) == 1
 
 
+def test_a_broken_since_file_stops_before_reading(small_source, tmp_path, capsys):
+    old = tmp_path / "old.yaml"
+    old.write_text("hubble: {recorded: [unclosed\n", encoding="utf-8")
+    small_source.server.clear_requests()
+    code, err = _run(capsys, small_source.args(tmp_path / "x.yaml", "--since", str(old)))
+    assert code == 2 and len(err.splitlines()) == 1 and "--since: cannot read" in err
+    assert small_source.server.requests(api="hubble") == []
+
+
 def test_missing_credentials(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("HUBBLE_API_TOKEN", raising=False)
     code, err = _run(capsys, ["record", "--base-url", "http://127.0.0.1:9/hubble", "--org-id", ORG, "--out", str(tmp_path / "x.yaml")])
