@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from mockserver.scenarios import load_scenario
 from mockserver.testing import HubbySigner
 
 from .conftest import load, record, replay
@@ -198,3 +199,16 @@ def test_metrics_follow_from_the_replayed_history(source, replayed, doc):
         if path == "/packet_metrics":
             assert want["total_packets"] == len(doc["hubble"]["recorded"]["packets"]) > 2500
     mine.close()
+
+
+def test_hubby_alone_with_signed_requests(source, tmp_path):
+    out = tmp_path / "bookings.yaml"
+    source.server.clear_requests()
+    assert record(source.args(out, api="hubby")) == 0
+    doc = load(out)
+    assert "hubble" not in doc and len(doc["hubby"]["bookings"]) == 5
+    assert {b["state"] for b in doc["hubby"]["bookings"]} == {"created", "installed", "active", "cancelled", "claimed"}
+    calls = source.server.requests(api="hubby")
+    assert calls and all(c["status"] == 200 for c in calls)  # every request signed and accepted
+    assert source.server.requests(api="hubble") == []
+    load_scenario(out)
