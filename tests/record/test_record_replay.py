@@ -140,11 +140,13 @@ def test_no_secret_of_the_source_is_in_the_file(source, recording):
         for row in rows.values():
             if not isinstance(row, dict):
                 continue
-            for field in ("key", "secret", "api_key", "webhook_api_key", "token", "token_sha256"):
+            for field in ("key", "secret", "api_key", "webhook_api_key", "token", "token_sha256", "promo_code", "matching_id"):
                 if isinstance(row.get(field), str) and len(row[field]) >= 8:
                     secrets.add(row[field])
     device_keys = [s for s in secrets if len(s) >= 20]
     assert len(device_keys) > 1000  # every device key, webhook secret and partner secret is looked for
+    codes = [row["promo_code"] for row in tables["hubby.promo_codes"].values()]
+    assert len(codes) >= 5 and set(codes) <= secrets  # promo codes and eSIM activation codes too
     found = sorted(s for s in secrets if s in text)
     assert found == []
     for key in list(secrets)[:50]:  # base64 keys are not there in another spelling either
