@@ -20,6 +20,7 @@ from ..kernel.spec import NoRoute, Spec
 
 BREACH_KINDS = {"violation", "undocumented-status", "undocumented-content-type", "undocumented-body"}
 MAX_429 = 200  # consecutive 429s before giving up (each waits as Retry-After says)
+MAX_PACE = 10.0  # the longest wait for a rate-limit slot without a 429
 MAX_FAILURES = 4  # consecutive connection failures or 5xx before stopping (resumable)
 
 
@@ -106,15 +107,18 @@ class RecordClient:
 
     def _pace(self, response: httpx.Response) -> None:
         """With the last slot of a bucket taken, wait for one to drain before the next call
-        (`X-RateLimit-Reset` seconds drain `X-RateLimit-Limit` slots) rather than be refused."""
+        (the bucket drains its `X-RateLimit-Limit` slots by `X-RateLimit-Reset`, a Unix time or
+        a number of seconds) rather than be refused."""
         try:
             remaining = int(response.headers["x-ratelimit-remaining"])
             limit = max(1, int(response.headers["x-ratelimit-limit"]))
             reset = float(response.headers["x-ratelimit-reset"])
         except (KeyError, ValueError):
             return
+        if reset > 1e9:  # a Unix time (Hubble's), not a number of seconds
+            reset -= time.time()
         if remaining <= 0 and reset > 0:
-            seconds = min(reset, max(0.05, reset / limit))
+            seconds = min(reset, MAX_PACE, max(0.05, reset / limit))
             self.paced += 1
             self.waited += seconds
             self.sleep(seconds)
