@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -43,11 +44,8 @@ def _extensions() -> list:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
-    from .control.routes import credentials
-    from .scenarios import ScenarioError
+    from .scenarios import ScenarioError, load_scenario
+    from .statefile import StateFileError, check_state_file
 
     settings = Settings.from_env(
         host=args.host,
@@ -61,10 +59,33 @@ def serve(args: argparse.Namespace) -> int:
         strict=args.strict,
         public_url=args.public_url,
     )
+    # the inputs are checked before the APIs are imported and their specs compiled (seconds):
+    # a bad file is one line and exit 2 at once
     try:
-        app = create_app(settings)
+        if settings.state_path:
+            check_state_file(settings.state_path)
+        scenario = load_scenario(settings.scenario)
+    except StateFileError as exc:
+        print(f"mockserver: --state {settings.state_path}: {exc}", file=sys.stderr)
+        return 2
     except ScenarioError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from .app import create_app
+    from .control.routes import credentials
+    from .guard import uvicorn_options
+
+    try:
+        app = create_app(settings, scenario=scenario)
+    except ScenarioError as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    except (sqlite3.Error, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        if not settings.state_path:
+            raise
+        print(f"mockserver: --state {settings.state_path}: the saved state cannot be loaded ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     creds = credentials(app.state.runtime)
     print(f"mockserver listening on {settings.base_url}", flush=True)
@@ -72,7 +93,10 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  Hubby      {creds['hubby']['base_url']}  x-api-key={creds['hubby']['api_key']}  secret={creds['hubby']['secret']}")
     print(f"  Bumblebee  {creds['bumblebee']['base_url']}")
     print(f"  Control    {creds['control']['base_url']}  (GET /_mock/credentials)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10,
+        **uvicorn_options(),
+    )  # fmt: skip
     return 0
 
 

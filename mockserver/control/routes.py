@@ -173,6 +173,7 @@ def control_app(runtime: Runtime) -> Starlette:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
     inner = Starlette(routes=routes, exception_handlers={ControlError: on_control_error})
+    inner.state.max_body_bytes = rt.settings.max_control_body_bytes
     token = rt.settings.admin_token
 
     async def app(scope: dict, receive: Any, send: Any) -> None:

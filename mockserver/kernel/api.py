@@ -149,7 +149,10 @@ class ApiMount:
                     rt.journal.record(entry)  # before the client can see the outcome
                     await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
                     return
-                await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
+                if await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id}):
+                    entry["error"] = "the client closed the connection during the injected delay"
+                    rt.journal.record(entry)  # nothing more to do: the request is dropped, its memory freed
+                    return
             # an operation that takes no body ignores one (drained, not kept: no size limit applies)
             raw_body = await _read_body(receive, rt.settings.max_body_bytes if op.takes_body else None)
             entry["request"]["body"] = _excerpt(raw_body)

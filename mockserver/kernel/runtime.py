@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import itertools
 import math
+import os
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,13 +46,31 @@ class Runtime:
         self.store = Store(settings.state_path)
         self.journal = Journal(settings.journal_limit)
         self.limiter = RateLimiter(self.clock, enabled=settings.rate_limit)
-        self.faults = FaultRegistry(settings.seed)
+        self.faults = FaultRegistry(settings.seed, settings.admin_token)
         self.backends: dict[str, Backend] = {}
         self.webhooks: WebhookEngine | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
+        self._token_secret: bytes | None = None
+
+    # Continuation tokens are signed with a key no client can derive (the seed and the
+    # sandbox token are public): random per process, kept with --state so tokens survive a
+    # restart, left out of snapshots.
+    SECRETS_TABLE = "kernel.secrets"
+
+    def token_secret(self) -> bytes:
+        if self._token_secret is None:
+            saved = self.store.table(self.SECRETS_TABLE).get("tokens")
+            try:
+                self._token_secret = bytes.fromhex(saved) if isinstance(saved, str) and len(saved) == 64 else None
+            except ValueError:
+                self._token_secret = None
+            if self._token_secret is None:
+                self._token_secret = os.urandom(32)
+                self.store.table(self.SECRETS_TABLE).put("tokens", self._token_secret.hex())
+        return self._token_secret
 
     def register(self, backend: Backend) -> None:
         self.backends[backend.name] = backend
@@ -67,8 +86,12 @@ class Runtime:
         if self.store.persistent and self.store.load():
             self._load_clock()
             self._loaded()
+            self.token_secret()
+            self.store.flush()
             return
         self.reset()
+        self.token_secret()
+        self.store.flush()
 
     # The clock's position is state too: a restarted sandbox whose clock had been frozen or
     # fast-forwarded continues from there, so its pending timers keep their meaning.
@@ -143,7 +166,9 @@ class Runtime:
         self.store.flush()
 
     def snapshot(self) -> dict[str, Any]:
-        return {"version": 1, "clock": self.clock.snapshot(), "tables": self.store.snapshot()}
+        tables = self.store.snapshot()
+        tables.pop(self.SECRETS_TABLE, None)
+        return {"version": 1, "clock": self.clock.snapshot(), "tables": tables}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Replace the whole state. The document is checked first, so a bad one changes nothing."""
@@ -157,7 +182,9 @@ class Runtime:
             raise ValueError("'clock' must be an object whose 'now' is a Unix time")
         self.timers.clear()
         self.limiter.reset()
-        self.store.restore(data["tables"])
+        secret = self.token_secret()
+        self.store.restore({k: v for k, v in data["tables"].items() if k != self.SECRETS_TABLE})
+        self.store.table(self.SECRETS_TABLE).put("tokens", secret.hex())
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
         self._loaded()
