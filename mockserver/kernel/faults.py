@@ -35,6 +35,7 @@ import random
 import re
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -312,12 +313,11 @@ async def _wait_unless_abandoned(receive: Callable, seconds: float) -> bool:
     if transport is None:
         await asyncio.sleep(seconds)
         return False
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
+    deadline = time.monotonic() + seconds  # not loop.time(): uvloop's is cached per iteration
     while True:
         if getattr(cycle, "disconnected", False) or transport.is_closing():
             return True
-        left = deadline - loop.time()
+        left = deadline - time.monotonic()
         if left <= 0:
             return False
         await asyncio.sleep(min(left, ABANDON_POLL))
