@@ -51,16 +51,14 @@ class RequestGuard:
         if size > self.limit:
             await self._refuse(scope, send, mount, size)
             return
-        if mount is not None:  # an API mount sets its own X-Request-ID on every answer
-            await self.app(scope, receive, send)
-            return
-        request_id = self._request_id(headers)
 
         async def send_with_id(message: dict) -> None:
+            # the API mounts set their own; this covers the control plane and whatever no
+            # mount takes (a path with a newline under /hubby/api is such a path, too)
             if message["type"] == "http.response.start":
                 raw = list(message.get("headers") or ())
                 if not any(name.lower() == b"x-request-id" for name, _ in raw):
-                    raw.append((b"x-request-id", request_id.encode("latin-1")))
+                    raw.append((b"x-request-id", self._request_id(headers).encode("latin-1")))
                     message = {**message, "headers": raw}
             await send(message)
 

@@ -130,6 +130,14 @@ def test_a_404_outside_any_mount_has_a_request_id(door: Door):
     assert echoed.headers["x-request-id"] == "trace-42"
 
 
+def test_a_path_no_mount_pattern_takes_has_a_request_id(door: Door):
+    """A newline in a path parameter: Starlette's mount patterns do not match it, so no API
+    mount sees the request; the 404 in the API's shape still carries an id (found by the fuzz job)."""
+    for path in ("/hubby/api/bookings/%0A", "/hubble/api/org/%0A/devices", "/bumblebee/webhooks/%0A"):
+        r = door.http.get(path)
+        assert r.status_code == 404 and r.headers.get("x-request-id"), (path, r.headers)
+
+
 def test_control_plane_answers_carry_a_request_id(door: Door):
     for r in (door.http.get("/_mock/health"), door.http.get("/_mock/nothing-here"), door.http.post("/_mock/clock", content=b"{")):
         assert r.headers.get("x-request-id"), (r.status_code, r.headers)
