@@ -1,0 +1,24 @@
+"""The fuzz job: schemathesis with every per-response check against every operation of the
+three APIs and the control plane of one strict fake, a fixed seed and few examples (the
+long run is `bench/bench_fuzz.py`). No answer may be a 5xx and no check may fail; schema-
+valid bodies that a domain rule refuses (positive_data_acceptance) are counted apart."""
+
+from __future__ import annotations
+
+from mockserver.contracts import fuzz
+from mockserver.contracts.fake import start_fake
+
+EXAMPLES = 3
+
+
+def test_fuzzing_every_operation_gets_no_5xx_and_fails_no_check():
+    server, targets = start_fake(strict=True)
+    try:
+        report = fuzz.run(server, targets, max_examples=EXAMPLES, seed=1)
+    finally:
+        server.stop()
+    print(report.summary())
+    assert set(report.by_api) == {"hubble", "hubby", "bumblebee", "control"}
+    assert report.by_api["control"] >= 40 and report.requests >= 250, report.summary()
+    assert report.server_errors == [], report.summary() + "\n" + "\n".join(report.server_errors)
+    assert report.hard_failures == {}, report.summary()
