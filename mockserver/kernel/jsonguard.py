@@ -8,8 +8,10 @@ Two things get past a JSON parser and break the server later:
 - deep nesting: the validators and encoders recurse, and a few hundred levels exhaust them.
 
 Every body reader (the API pipeline and the control plane, through
-`validation.loads_strict`) calls `check` after parsing. The raw bytes decide cheaply
-whether the walk is needed at all, so an ordinary body costs two byte scans.
+`validation.loads_strict`) calls `check` after parsing. The raw bytes decide, with a few
+C-speed scans, whether the value needs walking at all (to name the field): the depth is
+measured on the brackets left once the strings are cut out, by removing the innermost
+pairs once per level.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 MAX_JSON_DEPTH = 32  # levels of arrays and objects; the deepest body any API documents has 5
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a surrogate escape, paired or not
+_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')  # deleted: all but brackets and quotes
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
 
 
 class RefusedJson(ValueError):
@@ -34,10 +40,36 @@ class RefusedJson(ValueError):
 def check(raw: bytes | str, value: Any) -> None:
     """Raise RefusedJson for a lone surrogate or nesting deeper than MAX_JSON_DEPTH."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    deep = data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH  # an upper bound on the depth
-    surrogates = b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None
-    if deep or surrogates:
+    if (b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None and not _encodes(value)) or _too_deep(data):
         _walk(value)
+
+
+def _encodes(value: Any) -> bool:
+    """True when the value encodes as UTF-8 JSON: a pair such as an emoji's \\ud83d\\ude9a is
+    one ordinary character, only a lone surrogate fails (orjson: fast, and strict about it)."""
+    try:
+        orjson.dumps(value)
+    except TypeError:  # a lone surrogate, or an integer beyond 64 bits: the walk tells which
+        return False
+    return True
+
+
+def _too_deep(data: bytes) -> bool:
+    """True when the (already parsed, so well-formed) JSON text nests deeper than the limit."""
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:  # cannot be deeper than its brackets
+        return False
+    # escaped backslashes and quotes out first, then everything but brackets and quotes, then
+    # the (now plain) strings: what is left is the bare structure, [{}[]]...
+    text = data.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in data else data
+    structure = text.translate(None, _STRUCTURE).replace(b'""', b"")  # most strings hold no brackets
+    if b'"' in structure:
+        structure = b"".join(structure.split(b'"')[::2])  # the odd pieces were inside strings
+    brackets = structure.translate(_PARENS)  # well-formed, so the kind no longer matters
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"()", b"")  # one level: every pair with nothing inside
+    return bool(brackets)
 
 
 def _walk(value: Any) -> None:
