@@ -30,6 +30,8 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+from .kernel import jsonguard
+
 PACKAGE = Path(__file__).resolve().parent
 FIXTURES = PACKAGE / "fixtures"
 SCHEMA_FILE = PACKAGE / "resources" / "scenario.schema.yaml"
@@ -162,6 +164,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> dict[str, Any]:
     for err in _validator().iter_errors(view):
         if not _in_skipped(view, list(err.instance_path)):
             problems.extend(_problems(err, node))
+    refused = jsonguard.lone_surrogate(data)  # a "\ud800" escape: no state may hold it
+    if refused is not None:
+        problems.append(Problem(refused.where, refused.problem))
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.path))
         raise ScenarioError(f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the scenario", problems, source)

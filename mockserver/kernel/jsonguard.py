@@ -91,6 +91,27 @@ def _walk(value: Any) -> None:
                 stack.append((child, path, depth + 1))
 
 
+def lone_surrogate(value: Any) -> RefusedJson | None:
+    """The first string (or key) holding a lone surrogate anywhere in `value`, as the error
+    `check` would raise, without a depth limit (for documents other than request bodies)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        try:
+            if isinstance(item, str):
+                _check_text(item, where)
+            elif isinstance(item, dict | list):
+                for key, child in item.items() if isinstance(item, dict) else enumerate(item):
+                    if isinstance(key, str):
+                        _check_text(key, where, key=True)
+                        stack.append((child, f"{where}.{key}" if where else key))
+                    else:
+                        stack.append((child, f"{where}[{key}]"))
+        except RefusedJson as exc:
+            return exc
+    return None
+
+
 def _check_text(text: str, where: str, *, key: bool = False) -> None:
     if text.isascii():
         return

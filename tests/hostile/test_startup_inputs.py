@@ -91,3 +91,10 @@ def test_aliases_within_the_allowance_still_load():
         parse_scenario(text, "ok.yaml")
     assert "aliases expand" not in str(info.value)  # ...but the aliases themselves pass
     assert MAX_ALIAS_EXPANSION >= 10_000
+
+
+def test_a_lone_surrogate_in_a_scenario_is_refused():
+    """YAML's "\\ud800" escape makes the same unencodable string a JSON body can: refused
+    with the path to it, like every other scenario problem."""
+    with pytest.raises(ScenarioError, match=r"bumblebee\.assets\[0\]\.name: the string holds a lone surrogate"):
+        parse_scenario('bumblebee:\n  assets:\n    - name: "\\ud800"\n', "x.yaml")
