@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import itertools
 import math
-import os
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,6 +20,7 @@ from .faults import FaultRegistry
 from .journal import Journal
 from .ratelimit import RateLimiter
 from .store import Store
+from .tokensecret import TokenSecret
 
 if TYPE_CHECKING:
     from ..webhooks import WebhookEngine
@@ -53,24 +53,7 @@ class Runtime:
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
-        self._token_secret: bytes | None = None
-
-    # Continuation tokens are signed with a key no client can derive (the seed and the
-    # sandbox token are public): random per process, kept with --state so tokens survive a
-    # restart, left out of snapshots.
-    SECRETS_TABLE = "kernel.secrets"
-
-    def token_secret(self) -> bytes:
-        if self._token_secret is None:
-            saved = self.store.table(self.SECRETS_TABLE).get("tokens")
-            try:
-                self._token_secret = bytes.fromhex(saved) if isinstance(saved, str) and len(saved) == 64 else None
-            except ValueError:
-                self._token_secret = None
-            if self._token_secret is None:
-                self._token_secret = os.urandom(32)
-                self.store.table(self.SECRETS_TABLE).put("tokens", self._token_secret.hex())
-        return self._token_secret
+        self.token_secret = TokenSecret(self.store)  # signs continuation tokens
 
     def register(self, backend: Backend) -> None:
         self.backends[backend.name] = backend
@@ -86,11 +69,11 @@ class Runtime:
         if self.store.persistent and self.store.load():
             self._load_clock()
             self._loaded()
-            self.token_secret()
+            self.token_secret.key()
             self.store.flush()
             return
         self.reset()
-        self.token_secret()
+        self.token_secret.key()
         self.store.flush()
 
     # The clock's position is state too: a restarted sandbox whose clock had been frozen or
@@ -166,9 +149,7 @@ class Runtime:
         self.store.flush()
 
     def snapshot(self) -> dict[str, Any]:
-        tables = self.store.snapshot()
-        tables.pop(self.SECRETS_TABLE, None)
-        return {"version": 1, "clock": self.clock.snapshot(), "tables": tables}
+        return {"version": 1, "clock": self.clock.snapshot(), "tables": self.token_secret.without(self.store.snapshot())}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Replace the whole state. The document is checked first, so a bad one changes nothing."""
@@ -182,9 +163,9 @@ class Runtime:
             raise ValueError("'clock' must be an object whose 'now' is a Unix time")
         self.timers.clear()
         self.limiter.reset()
-        secret = self.token_secret()
-        self.store.restore({k: v for k, v in data["tables"].items() if k != self.SECRETS_TABLE})
-        self.store.table(self.SECRETS_TABLE).put("tokens", secret.hex())
+        self.token_secret.key()  # held in memory before the restore empties its table
+        self.store.restore(self.token_secret.without(data["tables"]))
+        self.token_secret.rewrite()
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
         self._loaded()

@@ -70,7 +70,7 @@ def test_validly_signed_payloads_of_the_wrong_shape_are_a_400(door: Door):
     """Defence in depth: even a payload carrying the server's own signature must have the
     shape the server writes, or it is malformed (no KeyError or TypeError in a handler)."""
     real = json.loads(base64.urlsafe_b64decode(a_real_token(door).split(".")[0] + "=="))
-    key = door.server.runtime.token_secret() + b"devices"
+    key = door.server.runtime.token_secret.key() + b"devices"
     variants = [
         [], "text", 7, None, {},
         {**real, "exp": "tomorrow"}, {**real, "exp": True}, {k: v for k, v in real.items() if k != "exp"},

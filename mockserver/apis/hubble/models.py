@@ -95,10 +95,10 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         self.invoices = store.table("hubble.invoices")
         self.api_counts = store.table("hubble.api_counts")
         self.device_pages = TokenCodec(
-            lambda: runtime.token_secret() + b"devices", runtime.clock, ttl_seconds=3600.0, shape=DEVICE_TOKEN
+            lambda: runtime.token_secret.key() + b"devices", runtime.clock, ttl_seconds=3600.0, shape=DEVICE_TOKEN
         )
         self.packet_pages = TokenCodec(
-            lambda: runtime.token_secret() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
+            lambda: runtime.token_secret.key() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
         )
         self.emitter = PacketWebhooks(self)
         self._by_token: dict[str, str] = {}  # sha256(token) -> key_id
