@@ -65,6 +65,8 @@ def control_app(runtime: Runtime) -> Starlette:
             unknown = sorted(set(data) - {"mode", "set", "advance_seconds", "reset"})
             if unknown:
                 raise ControlError(400, f"unknown clock fields {unknown}; use mode, set, advance_seconds or reset")
+            if "reset" in data and not isinstance(data["reset"], bool):
+                raise ControlError(400, "reset must be true or false")
             fired = 0
             if data.get("reset"):
                 rt.rewind_clock()

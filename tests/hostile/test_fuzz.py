@@ -8,6 +8,8 @@ from __future__ import annotations
 from mockserver.contracts import fuzz
 from mockserver.contracts.fake import start_fake
 
+from .conftest import Door
+
 EXAMPLES = 3
 
 
@@ -22,3 +24,12 @@ def test_fuzzing_every_operation_gets_no_5xx_and_fails_no_check():
     assert report.by_api["control"] >= 40 and report.requests >= 250, report.summary()
     assert report.server_errors == [], report.summary() + "\n" + "\n".join(report.server_errors)
     assert report.hard_failures == {}, report.summary()
+
+
+def test_what_the_long_run_found_clock_reset_must_be_a_boolean(door: Door):
+    """bench/bench_fuzz.py at 200 examples: `POST /_mock/clock {"reset": "x"}` was accepted
+    (and rewound the clock) although the control plane's spec says a boolean."""
+    for value in ("x", 1, None, [], {}):
+        r = door.http.post("/_mock/clock", json={"reset": value})
+        assert r.status_code == 400 and "reset must be true or false" in r.json()["error"], r.text
+    assert door.http.post("/_mock/clock", json={"reset": False}).status_code == 200
