@@ -39,6 +39,7 @@ class Settings:
     journal_limit: int = 2000
     webhook_timeout: float = 30.0
     public_url: str | None = None  # base URL printed and returned by /_mock/credentials
+    webhook_chaos: str | None = None  # opt-in delivery chaos (webhooks/chaos.py); None: off
     extra: dict[str, Any] = field(default_factory=dict)
 
     ENV = {
@@ -58,6 +59,7 @@ class Settings:
         "MOCKSERVER_HUBBY_SIGNATURE_WINDOW": "hubby_signature_window",
         "MOCKSERVER_WEBHOOK_TIMEOUT": "webhook_timeout",
         "MOCKSERVER_PUBLIC_URL": "public_url",
+        "MOCKSERVER_WEBHOOK_CHAOS": "webhook_chaos",
         "MOCKSERVER_MAX_BODY_BYTES": "max_body_bytes",
         "MOCKSERVER_MAX_CONTROL_BODY_BYTES": "max_control_body_bytes",
         "MOCKSERVER_MAX_HEADER_BYTES": "max_header_bytes",
