@@ -112,3 +112,19 @@ def test_a_token_survives_a_restart_with_state(tmp_path: Path):
         with httpx.Client(base_url=other.base_url, timeout=30, trust_env=False) as http:
             r = list_devices(Door(other, http), token)
             assert r.status_code == 400 and "not valid" in r.json()["description"], r.text
+
+
+@pytest.mark.parametrize("params", [{}, {"device_id": None}])
+def test_the_tokens_the_server_writes_pass_its_own_shape_check(door: Door, params: dict):
+    """The payload shapes the codec enforces follow what list-packets and list-devices write:
+    every token the server hands out is taken back (a caught-up stream, a device read)."""
+    devices = door.http.get(f"/hubble/api/org/{door.org}/devices", headers=door.hubble_headers()).json()["devices"]
+    door.http.post("/_mock/hubble/packets", json={"count": 2})
+    query = {"device_id": devices[0]["id"]} if "device_id" in params else {}
+    r = door.http.get(f"/hubble/api/org/{door.org}/packets", params=query, headers=door.hubble_headers())
+    assert r.status_code == 200, r.text
+    token = r.headers.get("continuation-token")
+    if token:
+        again = list_devices(door, token, "packets")
+        assert again.status_code == 200, again.text
+    assert list_devices(door, a_real_token(door)).status_code == 200

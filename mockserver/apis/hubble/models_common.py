@@ -13,7 +13,7 @@ HOUR = 3600
 
 # What a Continuation-Token may carry (the codec refuses anything else as malformed).
 _BETWEEN = {"oneOf": [{"type": "null"}, {"type": "array", "prefixItems": [{"type": "integer"}] * 2, "minItems": 2, "maxItems": 2}]}
-DEVICE_TOKEN: dict[str, Any] = {
+DEVICE_TOKEN: dict[str, Any] = {  # models_devices.list_devices writes it: keep the two together
     "type": "object",
     "required": ["org", "q", "c"],
     "additionalProperties": False,
@@ -35,16 +35,16 @@ DEVICE_TOKEN: dict[str, Any] = {
         },
     },
 }
-PACKET_TOKEN: dict[str, Any] = {
+PACKET_TOKEN: dict[str, Any] = {  # models_packets.list_packets writes it: keep the two together
     "type": "object",
-    "required": ["org", "src", "start", "end", "incl", "envs", "pos"],
+    "required": ["org", "src", "start", "end", "envs", "pos"],
     "additionalProperties": False,
     "properties": {
         "org": {"type": "string"},
         "src": {"type": "string"},
         "start": {"type": "number"},
         "end": {"type": ["number", "null"]},
-        "incl": {"type": "boolean"},
+        "upto": {"type": ["integer", "null"]},
         "envs": {"type": "array", "items": {"enum": ["production", "sandbox"]}},
         "pos": {"type": ["integer", "null"]},
     },
