@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 HEADER_VALUE_LIMIT = 1024  # characters kept of one header value
@@ -140,6 +141,31 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def _matching(
+        self,
+        api: str | None,
+        method: str | None,
+        path: str | None,
+        operation_id: str | None,
+        status: int | None,
+        violations: bool,
+    ) -> Iterator[dict[str, Any]]:
+        """Stored entries, newest first, that pass the filters (`path` is a prefix)."""
+        source = self._violations if violations else self._entries
+        wanted_method = method.upper() if method else None
+        for entry in reversed(source):
+            if api and entry.get("api") != api:
+                continue
+            if wanted_method and entry.get("method") != wanted_method:
+                continue
+            if path and not entry.get("path", "").startswith(path):
+                continue
+            if operation_id and entry.get("operation_id") != operation_id:
+                continue
+            if status is not None and entry.get("status") != status:
+                continue
+            yield entry
+
     def entries(
         self,
         *,
@@ -153,23 +179,21 @@ class Journal:
     ) -> list[dict[str, Any]]:
         """Newest first, rendered as JSON-able dicts (copies: a reader cannot change the
         journal). `path` matches as a prefix of the request path."""
-        source = self._violations if violations else self._entries
-        out = []
-        for entry in reversed(source):
-            if api and entry.get("api") != api:
-                continue
-            if method and entry.get("method") != method.upper():
-                continue
-            if path and not entry.get("path", "").startswith(path):
-                continue
-            if operation_id and entry.get("operation_id") != operation_id:
-                continue
-            if status is not None and entry.get("status") != status:
-                continue
-            out.append(_render(entry))
-            if limit is not None and len(out) >= limit:
-                break
-        return out
+        matches = self._matching(api, method, path, operation_id, status, violations)
+        return [_render(entry) for entry in itertools.islice(matches, limit)]
+
+    def count(
+        self,
+        *,
+        api: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        violations: bool = False,
+    ) -> int:
+        """How many retained entries pass the filters (nothing is rendered)."""
+        return sum(1 for _ in self._matching(api, method, path, operation_id, status, violations))
 
 
 class _Excerpt:
