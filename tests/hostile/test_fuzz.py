@@ -33,3 +33,12 @@ def test_what_the_long_run_found_clock_reset_must_be_a_boolean(door: Door):
         r = door.http.post("/_mock/clock", json={"reset": value})
         assert r.status_code == 400 and "reset must be true or false" in r.json()["error"], r.text
     assert door.http.post("/_mock/clock", json={"reset": False}).status_code == 200
+
+
+def test_what_the_long_run_found_simulation_ids_must_be_strings(door: Door):
+    """bench/bench_fuzz.py at 200 examples: `POST /_mock/hubble/packets {"org_id": []}` was a
+    500 (an unhashable list used as a table key); an id that is not a string is a 400."""
+    for path, field in (("/_mock/hubble/packets", "org_id"), ("/_mock/hubble/advertisements", "device_id")):
+        for value in ([], {}, 5, None):
+            r = door.http.post(path, json={field: value})
+            assert r.status_code == 400 and f"{field} must be a string" in r.json()["error"], (path, value, r.text)
