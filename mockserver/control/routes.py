@@ -93,7 +93,7 @@ def control_app(runtime: Runtime) -> Starlette:
             rt.journal.clear()
             return JSONResponse({"cleared": True})
         q = request.query_params
-        limit = _int_param(q.get("limit"), "limit")
+        limit = _limit_param(q.get("limit"))
         status = _int_param(q.get("status"), "status")
         filters = {
             "api": q.get("api"),
@@ -119,7 +119,7 @@ def control_app(runtime: Runtime) -> Starlette:
             endpoint_id=q.get("endpoint"),
             state=q.get("state"),
             event_type=q.get("event_type"),
-            limit=_int_param(q.get("limit"), "limit"),
+            limit=_limit_param(q.get("limit")),
         )
         return JSONResponse({"deliveries": messages})
 
@@ -228,6 +228,14 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ControlError(400, f"{name} must be a number")
     return float(value)
+
+
+def _limit_param(value: str | None) -> int | None:
+    """`limit` of a listing: 0 .. 1,000,000 (a negative or huge one is a 400, not a 500)."""
+    limit = _int_param(value, "limit")
+    if limit is not None and not 0 <= limit <= 1_000_000:
+        raise ControlError(400, "limit must be an integer from 0 to 1000000")
+    return limit
 
 
 def _int_param(value: str | None, name: str) -> int | None:

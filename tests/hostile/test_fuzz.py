@@ -42,3 +42,13 @@ def test_what_the_long_run_found_simulation_ids_must_be_strings(door: Door):
         for value in ([], {}, 5, None):
             r = door.http.post(path, json={field: value})
             assert r.status_code == 400 and f"{field} must be a string" in r.json()["error"], (path, value, r.text)
+
+
+def test_what_the_fuzz_run_found_listing_limits_are_bounded(door: Door):
+    """The control-plane fuzz run after merging the journal rewrite: `GET /_mock/requests?limit=-1`
+    was a 500 (islice refuses a negative stop); a limit outside 0..1,000,000 is a 400."""
+    for path in ("/_mock/requests", "/_mock/webhooks/deliveries"):
+        for value in ("-1", "99999999999999999999", "x"):
+            r = door.http.get(path, params={"limit": value})
+            assert r.status_code == 400 and "limit must be" in r.json()["error"], (path, value, r.text)
+        assert door.http.get(path, params={"limit": "0"}).status_code == 200
