@@ -25,6 +25,7 @@ import httpx
 import orjson
 import uvicorn
 
+from .guard import uvicorn_options
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -72,8 +73,8 @@ class ServerThread:
 
     def start(self, timeout: float = 30.0) -> ServerThread:
         config = uvicorn.Config(
-            self.app, host=self.host, port=self.port, http=self.http, log_level=self.log_level,
-            lifespan="on", timeout_graceful_shutdown=5, log_config=None,
+            self.app, host=self.host, port=self.port, log_level=self.log_level,
+            lifespan="on", timeout_graceful_shutdown=5, log_config=None, **uvicorn_options(self.http),
         )  # fmt: skip  (log_config=None: leave the host process's logging alone)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="mockserver", daemon=True)

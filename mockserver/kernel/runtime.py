@@ -29,6 +29,7 @@ from .faults import FaultRegistry
 from .journal import Journal
 from .ratelimit import RateLimiter
 from .store import Pristine, Store
+from .tokensecret import TokenSecret
 
 if TYPE_CHECKING:
     from ..webhooks import WebhookEngine
@@ -78,7 +79,7 @@ class Runtime:
         self.store = Store(settings.state_path)
         self.journal = Journal(settings.journal_limit)
         self.limiter = RateLimiter(self.clock, enabled=settings.rate_limit)
-        self.faults = FaultRegistry(settings.seed)
+        self.faults = FaultRegistry(settings.seed, settings.admin_token)
         self.backends: dict[str, Backend] = {}
         self.webhooks: WebhookEngine | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
@@ -86,6 +87,7 @@ class Runtime:
         self._request_ids = itertools.count(1)
         self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
+        self.token_secret = TokenSecret(self.store)  # signs continuation tokens
 
     def register(self, backend: Backend) -> None:
         self.backends[backend.name] = backend
@@ -108,6 +110,8 @@ class Runtime:
             self.reset()
         if self.store.persistent:  # a frozen clock stays where it is across a restart
             self.save_clock()
+        self.token_secret.key()
+        self.store.flush()
 
     # The clock's position is state too: a restarted sandbox whose clock had been frozen or
     # fast-forwarded continues from there, so its pending timers keep their meaning.
@@ -220,7 +224,7 @@ class Runtime:
         self._seeded[name] = _Seeded(self.store.capture(f"{name}."), now, self.clock.mode, self.scenario)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"version": 1, "clock": self.clock.snapshot(), "tables": self.store.snapshot()}
+        return {"version": 1, "clock": self.clock.snapshot(), "tables": self.token_secret.without(self.store.snapshot())}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Replace the whole state. The document is checked first, so a bad one changes nothing."""
@@ -234,7 +238,9 @@ class Runtime:
             raise ValueError("'clock' must be an object whose 'now' is a Unix time")
         self.timers.clear()
         self.limiter.reset()
-        changed = self.store.restore(data["tables"])
+        self.token_secret.key()  # held in memory before the restore empties its table
+        changed = self.store.restore(self.token_secret.without(data["tables"]))
+        self.token_secret.rewrite()
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
         # every timer was cleared: each backend sets its own again ("*timers"); indexes are

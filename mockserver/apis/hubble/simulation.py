@@ -171,6 +171,8 @@ def simulate_packets(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, 
     if not isinstance(body, dict):
         raise ControlError(400, "expected a JSON object")
     org_id = body.get("org_id", backend.settings.hubble_org_id)
+    if not isinstance(org_id, str):  # a list or object is no key (and unhashable)
+        raise ControlError(400, "org_id must be a string")
     if org_id not in backend.orgs:
         raise ControlError(404, f"no organization {org_id!r}")
     count = _int(body, "count", 1, 1, MAX_COUNT)
@@ -220,7 +222,9 @@ def simulate_packets(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, 
 def make_advertisements(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ControlError(400, "expected a JSON object")
-    device = backend.devices.get(body.get("device_id"))
+    if not isinstance(body.get("device_id"), str):
+        raise ControlError(400, "device_id must be a string")
+    device = backend.devices.get(body["device_id"])
     if device is None:
         raise ControlError(404, f"no device {body.get('device_id')!r}")
     count = _int(body, "count", 1, 1, 100)
