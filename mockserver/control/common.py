@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from ..kernel import jsonguard
 from ..kernel.validation import BadJson, loads_strict
 
 
@@ -42,12 +43,13 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
         if required:
             raise ControlError(400, "a JSON body is required")
         return {}
-    fast = _fast_loads(raw)
-    if fast is not _SLOW:
-        return fast
     try:
-        return loads_strict(raw)
-    except BadJson as exc:
+        fast = _fast_loads(raw)
+        if fast is _SLOW:
+            return loads_strict(raw)
+        jsonguard.check(raw, fast)  # what loads_strict also refuses: lone surrogates, deep nesting
+        return fast
+    except (BadJson, jsonguard.RefusedJson) as exc:
         raise ControlError(400, f"malformed JSON: {exc}") from None
 
 
