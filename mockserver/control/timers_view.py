@@ -14,12 +14,20 @@ from ..kernel.runtime import Runtime
 
 
 def upcoming(rt: Runtime, limit: int) -> list[dict[str, Any]]:
-    out = []
-    for when, callback in rt.timers.upcoming(limit):
-        item = describe(rt, callback)
-        if item is not None:
-            out.append({"at": when, **item})
-    return out
+    """The next `limit` timers that will do something, soonest first (stale ones skipped)."""
+    window = 2 * limit + 16  # stale timers are skipped: look further only when there are many
+    while True:
+        timers = rt.timers.upcoming(window)
+        out: list[dict[str, Any]] = []
+        for when, callback in timers:
+            item = describe(rt, callback)
+            if item is not None:
+                out.append({"at": when, **item})
+                if len(out) >= limit:
+                    return out
+        if len(timers) < window:
+            return out
+        window *= 4
 
 
 def describe(rt: Runtime, callback: Any) -> dict[str, Any] | None:

@@ -114,7 +114,8 @@ class Timers:
     def upcoming(self, limit: int) -> list[tuple[float, TimerCallback]]:
         """The next `limit` live timers as (when, callback), soonest first (read-only)."""
         live = (t for t in self._heap if not t.cancelled)
-        return [(t.when, t.callback) for t in heapq.nsmallest(max(0, limit), live)]
+        soonest = heapq.nsmallest(max(0, limit), live, key=lambda t: (t.when, t.seq))  # tuples compare in C
+        return [(t.when, t.callback) for t in soonest]
 
     def next_due(self) -> float | None:
         while self._heap and self._heap[0].cancelled:

@@ -37,6 +37,12 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// replaceChildren turns null into the text "null": drop empty slots first
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
 function fmtTime(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const d = new Date(seconds * 1000);
@@ -195,13 +201,13 @@ async function openRequest(seq) {
   state.req.last = "";
   const panel = $("#req-detail");
   let entry;
-  try { entry = await api(`requests/${seq}${reveal()}`); } catch (err) { if (err instanceof Unauthorized) throw err; panel.hidden = false; panel.replaceChildren(el("p", { class: "error", text: err.message })); return; }
+  try { entry = await api(`requests/${seq}${reveal()}`); } catch (err) { if (err instanceof Unauthorized) throw err; panel.hidden = false; fill(panel, el("p", { class: "error", text: err.message })); return; }
   const problems = [...violationItems(entry.violations, "request"), ...violationItems(entry.response_violations, "response")];
   const rate = Object.fromEntries(Object.entries(entry.response?.headers || {}).filter(([k]) => RATE_HEADERS.test(k)));
   const debug = entry.debug || {};
   const extraReq = Object.fromEntries(Object.entries(entry.request || {}).filter(([k]) => k !== "headers" && k !== "body"));
   const extraRes = Object.fromEntries(Object.entries(entry.response || {}).filter(([k]) => k !== "headers" && k !== "body"));
-  panel.replaceChildren(
+  fill(panel, 
     el("div", { class: "detail-head" },
       el("h2", { text: `${entry.method} ${entry.path}` }),
       el("button", { onclick: closeDetail, "aria-label": "close detail (Escape)" }, "✕")),
@@ -274,12 +280,12 @@ async function resend(id) {
 async function openMessage(id, quiet) {
   const panel = $("#wh-detail");
   let m;
-  try { m = await api(`webhooks/deliveries/${encodeURIComponent(id)}${reveal()}`); } catch (err) { if (err instanceof Unauthorized) throw err; panel.hidden = false; panel.replaceChildren(el("p", { class: "error", text: err.message })); return; }
+  try { m = await api(`webhooks/deliveries/${encodeURIComponent(id)}${reveal()}`); } catch (err) { if (err instanceof Unauthorized) throw err; panel.hidden = false; fill(panel, el("p", { class: "error", text: err.message })); return; }
   const text = JSON.stringify(m) + state.wh.showPayload;
   if (quiet && panel.dataset.last === text) return;
   panel.dataset.last = text;
   if (!quiet) { state.wh.selected = id; state.wh.last = ""; }
-  panel.replaceChildren(
+  fill(panel, 
     el("div", { class: "detail-head" },
       el("h2", { text: `${m.api} · ${m.event_type}` }),
       el("button", { onclick: closeDetail, "aria-label": "close detail (Escape)" }, "✕")),
@@ -311,7 +317,9 @@ async function openMessage(id, quiet) {
 async function loadClock() {
   const data = await api("clock/timers?limit=50");
   paintClock(data);
-  $("#timers-count").textContent = `(${data.timers_pending})`;
+  const idle = data.timers_pending - data.timers.length;
+  $("#timers-count").textContent = data.timers.length < 50 && idle > 0
+    ? `(${data.timers.length}; ${idle} more left from before a reset will do nothing)` : `(${data.timers_pending})`;
   const tbody = $("#timers-table tbody");
   tbody.replaceChildren(...data.timers.map((t) => el("tr", {},
     el("td", { text: fmtTime(t.at) }),
@@ -385,7 +393,7 @@ async function openTable(name, offset, quiet) {
     const s = typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v);
     return el("td", { class: "path", text: s.length > 80 ? `${s.slice(0, 79)}…` : s, title: s.length > 80 ? s : null });
   };
-  node.replaceChildren(
+  fill(node,
     el("div", { class: "detail-head" }, el("h2", { text: `${name} (${data.total.toLocaleString()} rows)` }),
       el("button", { onclick: () => { state.table.name = null; node.hidden = true; }, "aria-label": "close table" }, "✕")),
     el("table", { class: "grid", "aria-label": `rows of ${name}` },
@@ -493,11 +501,11 @@ function closeDetail() {
 }
 
 function needLogin() {
-  if (!$("#login").hidden) return;
+  $("#login-error").textContent = state.token ? "That token was not accepted." : "";
+  if (!$("#login").hidden) return; // already asking: leave the focus where the user is
   $("#app").hidden = true;
   $("#login").hidden = false;
   $("#logout").hidden = true;
-  $("#login-error").textContent = state.token ? "That token was not accepted." : "";
   $("#token").focus();
 }
 
@@ -561,10 +569,8 @@ function wire() {
     refresh();
   });
   $("#logout").addEventListener("click", () => {
-    state.token = "";
     sessionStorage.removeItem(TOKEN_KEY);
-    state.req.last = state.wh.last = "";
-    needLogin();
+    location.reload(); // a fresh page: nothing read with the token stays in the DOM
   });
 }
 
