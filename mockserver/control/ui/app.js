@@ -43,12 +43,24 @@ function fill(node, ...children) {
   return node;
 }
 
+// 12,345 without Intl: the first toLocaleString in a tab loads locale data (tens of ms)
+const fmtCount = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
 function fmtTime(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const d = new Date(seconds * 1000);
   if (Number.isNaN(d.getTime())) return String(seconds);
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
+
+// lists show month-day and time; the full date is in the cell's title
+function fmtShort(seconds) {
+  const full = fmtTime(seconds);
+  return full.length > 12 ? full.slice(5) : full;
+}
+
+// lists abbreviate UUIDs in paths (/org/2f4c…/devices); the full path is in the title
+const shortPath = (path) => path.replace(/([0-9a-f]{4})[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "$1…");
 
 function fmtDelta(seconds) {
   const s = Math.round(seconds);
@@ -101,7 +113,7 @@ function pager(node, page, onMove) {
   const last = page.offset + page.items.length;
   node.append(
     el("button", { onclick: () => onMove(Math.max(0, page.offset - page.limit)), disabled: page.offset === 0, "aria-label": "newer page" }, "‹ newer"),
-    el("span", { class: "muted", text: `${first.toLocaleString()}–${last.toLocaleString()} of ${page.total.toLocaleString()}` }),
+    el("span", { class: "muted", text: `${fmtCount(first)}–${fmtCount(last)} of ${fmtCount(page.total)}` }),
     el("button", { onclick: () => onMove(page.offset + page.limit), disabled: last >= page.total, "aria-label": "older page" }, "older ›"),
   );
 }
@@ -178,13 +190,13 @@ async function loadRequests() {
       "aria-selected": state.req.selected === String(r.seq) ? "true" : "false",
     },
       el("td", { class: "num", text: r.seq }),
-      el("td", { text: fmtTime(r.at) }),
+      el("td", { text: fmtShort(r.at), title: fmtTime(r.at) }),
       el("td", { text: r.api }),
       el("td", { text: r.method }),
-      el("td", { class: "path", text: r.path + (r.query ? `?${r.query}` : ""), title: r.path }),
-      el("td", { text: r.operation_id || "—" }),
+      el("td", { class: "path", text: shortPath(r.path) + (r.query ? `?${r.query}` : ""), title: r.path + (r.query ? `?${r.query}` : "") }),
+      el("td", { class: "opt", text: r.operation_id || "—" }),
       el("td", { class: `status s${String(r.status)[0]}`, text: r.status ?? "—" }),
-      el("td", { class: "num", text: r.duration_ms ?? "" }),
+      el("td", { class: "num opt", text: r.duration_ms ?? "" }),
       el("td", {}, r.violations ? el("span", { class: "tag warn", text: `${r.violations} violation${r.violations > 1 ? "s" : ""}` }) : null,
         r.fault ? el("span", { class: "tag fault", text: `fault: ${r.fault}` }) : null),
     )));
@@ -252,14 +264,14 @@ async function loadWebhooks() {
       "data-key": m.id, tabindex: 0, class: state.wh.selected === m.id ? "selected" : "",
       "aria-selected": state.wh.selected === m.id ? "true" : "false",
     },
-      el("td", { text: fmtTime(m.created_at) }),
+      el("td", { text: fmtShort(m.created_at), title: fmtTime(m.created_at) }),
       el("td", { text: m.api }),
       el("td", { text: m.event_type }),
-      el("td", { class: "path", text: m.url, title: `endpoint ${m.endpoint_id}` }),
+      el("td", { class: "path opt", text: m.url, title: `${m.url} (endpoint ${m.endpoint_id})` }),
       el("td", {}, el("span", { class: `state ${m.state}`, text: m.state })),
       el("td", { class: "num", text: m.attempts }),
-      el("td", { text: m.last_attempt ? `${m.last_attempt.status ?? "no answer"}${m.last_attempt.error ? ` · ${m.last_attempt.error}` : ""}` : "—", class: "path" }),
-      el("td", { text: m.next_attempt_at ? fmtTime(m.next_attempt_at) : "—" }),
+      el("td", { text: m.last_attempt ? `${m.last_attempt.status ?? "no answer"}${m.last_attempt.error ? ` · ${m.last_attempt.error}` : ""}` : "—", class: "path opt" }),
+      el("td", { class: "opt", text: m.next_attempt_at ? fmtShort(m.next_attempt_at) : "—", title: m.next_attempt_at ? fmtTime(m.next_attempt_at) : null }),
       el("td", {}, el("button", { class: "small", onclick: () => resend(m.id), "aria-label": `resend message ${m.id}` }, "Resend")),
     )));
     if (page.items.length === 0) tbody.append(el("tr", {}, el("td", { colspan: 9, class: "muted", text: "No webhook messages match (yet)." })));
@@ -367,11 +379,11 @@ async function loadState() {
         el("button", { class: "small", onclick: () => resetApi(name) }, `Reset ${name}`)),
       el("ul", { class: "tables" }, info.tables.map((t) => el("li", { class: t.main ? "main" : "" },
         el("button", { class: "link", onclick: () => openTable(t.name, 0), "aria-label": `show table ${t.name}` }, t.short),
-        el("span", { class: "count", text: t.count.toLocaleString() })))))),
+        el("span", { class: "count", text: fmtCount(t.count) })))))),
       el("div", { class: "card api" }, el("h2", { text: "webhooks" }),
         el("ul", { class: "tables" }, data.webhooks.map((t) => el("li", { class: "main" },
           el("button", { class: "link", onclick: () => openTable(t.name, 0) }, t.name.split(".")[1]),
-          el("span", { class: "count", text: t.count.toLocaleString() }))))));
+          el("span", { class: "count", text: fmtCount(t.count) }))))));
   }
   if (state.table.name) await openTable(state.table.name, state.table.offset, true);
 }
@@ -389,16 +401,18 @@ async function openTable(name, offset, quiet) {
       for (const key of Object.keys(row.value)) if (!columns.includes(key) && columns.length < 9) columns.push(key);
     }
   }
+  const same = (c) => data.rows.length > 0 && data.rows.every((row) => row.value?.[c] === row.key);
+  for (const c of columns.filter(same)) columns.splice(columns.indexOf(c), 1); // an id column repeating the key
   const cell = (v) => {
     const s = typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v);
-    return el("td", { class: "path", text: s.length > 80 ? `${s.slice(0, 79)}…` : s, title: s.length > 80 ? s : null });
+    return el("td", { class: "clip", text: s.length > 80 ? `${s.slice(0, 79)}…` : s, title: s.length > 80 ? s : null });
   };
   fill(node,
-    el("div", { class: "detail-head" }, el("h2", { text: `${name} (${data.total.toLocaleString()} rows)` }),
+    el("div", { class: "detail-head" }, el("h2", { text: `${name} (${fmtCount(data.total)} rows)` }),
       el("button", { onclick: () => { state.table.name = null; node.hidden = true; }, "aria-label": "close table" }, "✕")),
     el("table", { class: "grid", "aria-label": `rows of ${name}` },
       el("thead", {}, el("tr", {}, el("th", { text: "key" }), columns.map((c) => el("th", { text: c })))),
-      el("tbody", {}, data.rows.map((row) => el("tr", {}, el("td", { class: "path", text: row.key }),
+      el("tbody", {}, data.rows.map((row) => el("tr", {}, el("td", { class: "clip", text: row.key, title: row.key }),
         columns.map((c) => cell(row.value?.[c])))))),
     el("div", { class: "pager" }),
   );
@@ -433,7 +447,8 @@ async function loadFaults() {
   tbody.dataset.last = text;
   tbody.replaceChildren(...data.faults.map((f) => el("tr", {},
     ["kind", "api", "operation_id", "method", "path", "status", "latency_ms", "count", "probability", "message"].map((k) =>
-      el("td", { text: k === "latency_ms" && f.distribution ? JSON.stringify(f.distribution) : f[k] ?? "—" })))));
+      el("td", { text: k === "latency_ms" && f.distribution ? JSON.stringify(f.distribution)
+        : k === "status" && f.retry_after !== undefined ? `${f.status} (Retry-After ${f.retry_after} s)` : f[k] ?? "—" })))));
   if (data.faults.length === 0) tbody.append(el("tr", {}, el("td", { colspan: 10, class: "muted", text: "No fault rules: every request is served normally." })));
 }
 
