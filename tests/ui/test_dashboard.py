@@ -21,9 +21,9 @@ from .conftest import screenshot
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (the test extra has it)").expect
 
 
-def hubble(server: MockServer, path: str, **kwargs: Any) -> httpx.Response:
+def hubble(server: MockServer, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
     creds = server.credentials()["hubble"]
-    headers = {"Authorization": f"Bearer {creds['token']}"}
+    headers = {"Authorization": f"Bearer {creds['token']}", **(headers or {})}
     return httpx.get(f"{server.hubble_url}/api/org/{creds['org_id']}{path}", headers=headers, **kwargs)
 
 
@@ -231,3 +231,12 @@ def test_faults_form_adds_a_rule_and_clear_removes_them(page: Any, fresh: MockSe
     page.click("#faults-clear")
     expect(page.locator("#faults-table tbody")).to_contain_text("No fault rules")
     assert control.get("/faults").json()["faults"] == []
+
+
+def test_markup_in_a_request_is_shown_as_text_never_run(page: Any, fresh: MockServer):
+    markup = '<img src=x onerror="window.__pwned = 1">'
+    hubble(fresh, "/devices", headers={"X-Note": markup})
+    rows(page, "req-table").first.click()
+    expect(page.locator("#req-detail")).to_contain_text(markup)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#req-detail img").count() == 0

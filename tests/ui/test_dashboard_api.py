@@ -144,6 +144,13 @@ def test_deliveries_page_and_detail(server: MockServer, control: httpx.Client):
     assert control.get("/webhooks/deliveries/nope").status_code == 404
     assert control.get("/webhooks/deliveries", params={"api": "bumblebee"}).json()["deliveries"][0]["id"] == item["id"]  # the old read is unchanged
 
+    soonest = control.get("/clock/timers", params={"limit": 1}).json()["timers"][0]
+    assert soonest["kind"] == "webhook attempt" and soonest["message_id"] == item["id"] and soonest["at"] == item["next_attempt_at"]
+    assert "(attempt 2)" in soonest["label"] and "temperature/create" in soonest["label"]
+    moved = control.post("/clock/next-timer").json()
+    assert moved["now"] == item["next_attempt_at"] and moved["timers_fired"] == 1
+    assert len(control.get(f"/webhooks/deliveries/{item['id']}").json()["attempts"]) == 2  # the retry ran
+
 
 @pytest.mark.parametrize("path", ["/requests/page", "/requests/1", "/webhooks/deliveries/page", "/webhooks/deliveries/x", "/clock/timers", "/state/summary", "/state/tables/hubble.devices"])
 def test_every_read_the_page_makes_needs_the_token(guarded: MockServer, path: str):
