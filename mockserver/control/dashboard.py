@@ -71,30 +71,40 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         q = request.query_params
         offset, limit = _paging(q)
         status = _status_filter(q.get("status"))
-        entries = rt.journal.entries(
-            api=q.get("api") or None,
-            method=q.get("method") or None,
-            path=q.get("path") or None,
-            operation_id=q.get("operation_id") or None,
-            violations=q.get("violations") in ("1", "true"),
-        )
-        if status is not None:
-            entries = [e for e in entries if status(e.get("status"))]
+        filters = {
+            "api": q.get("api") or None,
+            "method": q.get("method") or None,
+            "path": q.get("path") or None,
+            "operation_id": q.get("operation_id") or None,
+        }
+        violations = q.get("violations") in ("1", "true")
         latest = rt.journal.entries(limit=1)
+        if status is None and not violations and not any(filters.values()):
+            # the common view: read (and have the journal render) only the entries shown
+            items = rt.journal.entries(limit=offset + limit)[offset:]
+            total = _retained(rt)
+        else:
+            matching = rt.journal.entries(**filters, violations=violations)
+            if status is not None:
+                matching = [e for e in matching if status(e.get("status"))]
+            items, total = matching[offset : offset + limit], len(matching)
         return JSONResponse(
             {
-                "total": len(entries),
+                "total": total,
                 "offset": offset,
                 "limit": limit,
                 "latest_seq": latest[0].get("seq") if latest else None,
                 "recorded": rt.journal.total,
-                "items": [_request_summary(e) for e in entries[offset : offset + limit]],
+                "items": [_request_summary(e) for e in items],
             }
         )
 
     async def request_detail(request: Request) -> Response:
         seq = request.path_params["seq"]
-        entry = next((e for e in rt.journal.entries() if e.get("seq") == seq), None)
+        latest = rt.journal.entries(limit=1)
+        # sequence numbers only grow, so entry `seq` is at most latest - seq places from the newest
+        depth = latest[0]["seq"] - seq + 1 if latest and latest[0].get("seq", 0) >= seq > 0 else 0
+        entry = next((e for e in rt.journal.entries(limit=depth) if e.get("seq") == seq), None) if depth else None
         if entry is None:
             raise ControlError(404, f"no journal entry {seq} (it may have been cleared or pushed out of the journal)")
         return JSONResponse(entry if _reveal(request) else mask_entry(entry))
@@ -193,6 +203,14 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         Route("/state/summary", state_summary),
         Route("/state/tables/{name}", state_table),
     ]
+
+
+def _retained(rt: Runtime) -> int:
+    """How many entries the journal holds (not how many it ever recorded)."""
+    journal = rt.journal
+    if hasattr(type(journal), "__len__"):
+        return len(journal)  # type: ignore[arg-type]
+    return len(journal.entries())
 
 
 def _request_summary(entry: dict[str, Any]) -> dict[str, Any]:
