@@ -24,7 +24,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -55,14 +54,8 @@ def fill(server: MockServer, entries: int, messages: int) -> None:
         client.get(f"{server.hubby_url}/countries", headers={"x-api-key": creds["hubby"]["api_key"], "x-timestamp": "1", "x-signature": "0"})
     journal = server.runtime.journal
     samples = journal.entries()
-    loop = server._thread.loop
-    assert loop is not None
-
-    def record_many() -> None:  # on the server's loop, like a request would
-        for i in range(entries - len(samples)):
-            journal.record(copy.deepcopy(samples[i % len(samples)]))
-
-    server._thread.run(_call(record_many))
+    for i in range(entries - len(samples)):  # no request is in flight: the journal is ours to fill
+        journal.record(copy.deepcopy(samples[i % len(samples)]))
 
     state = server.call("GET", "/state")
     now = state["clock"]["now"]
@@ -81,10 +74,6 @@ def fill(server: MockServer, entries: int, messages: int) -> None:
             "last_error": None if sent else "HTTP 500", "meta": {},
         }  # fmt: skip
     server.call("PUT", "/state", json=state)
-
-
-async def _call(fn: Any) -> None:
-    fn()
 
 
 def timed_get(client: httpx.Client, paths: list[str]) -> tuple[float, int]:

@@ -8,7 +8,7 @@ Routes (below /_mock):
 
 | call | answer |
 |---|---|
-| `GET /requests/page` | one page of journal summaries, newest first, with the number of matches |
+| `GET /requests/page` | one page of journal summaries, newest first, with the number of matches (exact, or at least `total` when `total_exact` is false) |
 | `GET /requests/{seq}` | one whole journal entry (headers masked unless `?reveal=1`) |
 | `GET /webhooks/deliveries/page` | one page of webhook message summaries and counts per state |
 | `GET /webhooks/deliveries/{id}` | one whole message with its attempts (headers masked unless `?reveal=1`) |
@@ -48,6 +48,7 @@ MAIN_TABLES = {
     "bumblebee": ("nodes", "assets", "webhooks"),
 }
 MAX_PAGE = 500
+COUNT_AHEAD = 500  # a filtered page counts this many matches past itself; "total_exact" says if it stopped
 _STATUS = re.compile(r"^([1-5])(\d\d|xx)$", re.IGNORECASE)
 
 
@@ -79,18 +80,19 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         }
         violations = q.get("violations") in ("1", "true")
         latest = rt.journal.entries(limit=1)
+        # The journal hands out a copy of each entry it returns, so a read asks for no more
+        # than it shows: the page itself, plus COUNT_AHEAD more to count (filtered views).
         if status is None and not violations and not any(filters.values()):
-            # the common view: read (and have the journal render) only the entries shown
             items = rt.journal.entries(limit=offset + limit)[offset:]
-            total = _retained(rt)
+            total, exact = _retained(rt), True
         else:
-            matching = rt.journal.entries(**filters, violations=violations)
-            if status is not None:
-                matching = [e for e in matching if status(e.get("status"))]
-            items, total = matching[offset : offset + limit], len(matching)
+            window = offset + limit + COUNT_AHEAD
+            matching = rt.journal.entries(**filters, status=status, violations=violations, limit=window)
+            items, total, exact = matching[offset : offset + limit], len(matching), len(matching) < window
         return JSONResponse(
             {
                 "total": total,
+                "total_exact": exact,
                 "offset": offset,
                 "limit": limit,
                 "latest_seq": latest[0].get("seq") if latest else None,
@@ -267,18 +269,30 @@ def _int(value: str | None, name: str, default: int, low: int, high: int | None)
     return number
 
 
-def _status_filter(value: str | None) -> Any:
-    """None, or a predicate for `404` (exact) or `4xx` (a class)."""
+class StatusClass(int):
+    """A status filter for the journal's `status=` that equals every code of its class:
+    StatusClass(4) == 404 and == 429. An int subclass, so Python asks it first whichever
+    side of `==` or `!=` it is on, and the journal filters before it copies an entry."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, int) and not isinstance(other, bool) and int(other) // 100 == int(self)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = int.__hash__
+
+
+def _status_filter(value: str | None) -> int | None:
+    """None, a code (`404`), or a class (`4xx`)."""
     if not value:
         return None
     match = _STATUS.match(value.strip())
     if match is None:
         raise ControlError(400, "status must be a code such as 404 or a class such as 4xx")
     if match.group(2).lower() == "xx":
-        low = int(match.group(1)) * 100
-        return lambda s: isinstance(s, int) and low <= s < low + 100
-    code = int(value)
-    return lambda s: s == code
+        return StatusClass(int(match.group(1)))
+    return int(value)
 
 
 def _reveal(request: Request) -> bool:

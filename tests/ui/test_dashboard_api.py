@@ -4,6 +4,7 @@ token (the page shell is public, every read is not)."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -171,3 +172,21 @@ def test_the_page_shell_loads_without_the_token_and_holds_no_data(guarded: MockS
 def test_the_page_names_its_files_relative_to_where_it_is_served(server: MockServer):
     html = httpx.get(f"{server.base_url}/_mock/ui").text
     assert '<base href="/_mock/ui/">' in html and 'src="app.js"' in html
+
+
+def test_a_filtered_page_counts_a_bounded_number_of_matches(server: MockServer, control: httpx.Client):
+    from mockserver.control.dashboard import COUNT_AHEAD
+
+    assert _devices(server, limit="x").status_code == 400
+    assert _devices(server).status_code == 200
+    bad, good = server.runtime.journal.entries(limit=2)[::-1]
+    extra = COUNT_AHEAD + 40
+    for _ in range(extra):  # no request is in flight: the journal is ours to fill
+        server.runtime.journal.record(copy.deepcopy(bad))
+    filtered = control.get("/requests/page", params={"status": "4xx", "limit": 10}).json()
+    assert filtered["total"] == 10 + COUNT_AHEAD and filtered["total_exact"] is False
+    assert [r["status"] for r in filtered["items"]] == [400] * 10
+    tail = control.get("/requests/page", params={"status": "2xx"}).json()
+    assert tail["total"] == 1 and tail["total_exact"] is True and tail["items"][0]["seq"] == good["seq"]
+    everything = control.get("/requests/page", params={"limit": 5}).json()
+    assert everything["total"] == extra + 2 and everything["total_exact"] is True
