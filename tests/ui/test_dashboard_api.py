@@ -190,3 +190,18 @@ def test_a_filtered_page_counts_a_bounded_number_of_matches(server: MockServer, 
     assert tail["total"] == 1 and tail["total_exact"] is True and tail["items"][0]["seq"] == good["seq"]
     everything = control.get("/requests/page", params={"limit": 5}).json()
     assert everything["total"] == extra + 2 and everything["total_exact"] is True
+
+
+def test_a_non_editable_install_ships_the_page():
+    """Every file of the page matches a package-data pattern (a wheel would leave it out otherwise)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import mockserver
+
+    root = Path(mockserver.__file__).parent
+    patterns = tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["mockserver"]
+    files = [p.relative_to(root).as_posix() for p in (root / "control" / "ui").rglob("*") if p.is_file()]
+    assert {"control/ui/index.html", "control/ui/app.js", "control/ui/app.css"} <= set(files)
+    assert [f for f in files if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)] == []

@@ -230,13 +230,14 @@ async function openRequest(seq) {
     problems.length ? el("section", { class: "problems" }, el("h3", { text: "What does not match the specification" }), el("ul", {}, problems)) : null,
     entry.fault ? kv("Fault applied", entry.fault) : null,
     Object.keys(rate).length ? kv("Rate limit", rate) : null,
-    debug.expected_string_to_sign ? el("section", { class: "sts" },
+    entry.truncated?.length ? el("p", { class: "muted", text: `Cut to fit the journal: ${entry.truncated.join(", ")} (the excerpts below end in “...”).` }) : null,
+    debug.expected_string_to_sign && entry.status === 401 ? el("section", { class: "sts" },
       el("h3", { text: "Hubby signature: the strings the server expected to be signed" }),
       el("p", { class: "muted", text: "x-signature must be the lowercase hex HMAC-SHA256 of one of these, keyed with the partner secret:" }),
       ...[].concat(debug.expected_string_to_sign).map((s) => el("pre", { text: s })),
       debug.signature_received ? el("p", {}, "received ", el("code", { text: debug.signature_received })) : null) : null,
-    Object.keys(debug).filter((k) => k !== "expected_string_to_sign" && k !== "signature_received").length
-      ? kv("Debug", Object.fromEntries(Object.entries(debug).filter(([k]) => k !== "expected_string_to_sign" && k !== "signature_received"))) : null,
+    Object.keys(debug).filter((k) => entry.status !== 401 || (k !== "expected_string_to_sign" && k !== "signature_received")).length
+      ? kv("Debug", Object.fromEntries(Object.entries(debug).filter(([k]) => entry.status !== 401 || (k !== "expected_string_to_sign" && k !== "signature_received")))) : null,
     kv("Request headers", entry.request?.headers),
     Object.keys(extraReq).length ? kv("Request body (bounds)", extraReq) : null,
     pre("Request body", entry.request?.body),
