@@ -75,9 +75,14 @@ function pretty(text) {
   try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return text; }
 }
 
+// the form's filled-in, valid fields (a half-typed status such as "4" waits until it is whole)
 function qs(form) {
   const params = new URLSearchParams();
-  for (const [key, value] of new FormData(form)) if (value !== "") params.set(key, value);
+  for (const field of form.elements) {
+    if (!field.name || field.value === "" || !field.checkValidity()) continue;
+    if (field.type === "checkbox" && !field.checked) continue;
+    params.set(field.name, field.value);
+  }
   return params;
 }
 
@@ -483,7 +488,7 @@ async function refresh() {
     showApp();
   } catch (err) {
     if (err instanceof Unauthorized) needLogin();
-    else banner(`Cannot reach the sandbox: ${err.message}`);
+    else banner(err instanceof TypeError ? `Cannot reach the sandbox (${err.message}); retrying.` : `The sandbox answered: ${err.message}`);
   } finally {
     state.busy = false;
     if (state.again) refresh();
