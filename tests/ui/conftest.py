@@ -2,7 +2,8 @@
 for Python with `executable_path`: no browser download). Every test skips with the reason
 when Chromium or Playwright is missing; `.ci/run` installs both.
 
-Screenshots of each view go to `artifacts/screenshots/` (git-ignored; CI keeps the folder).
+Screenshots of each view go to `artifacts/screenshots/` (git-ignored), or to
+$MOCKSERVER_SCREENSHOTS when set (`.ci/run` points it at the checkout it was started in).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import pytest
 from mockserver.testing import MockServer
 from mockserver.webhook_sink import WebhookSink
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# MOCKSERVER_SCREENSHOTS moves them (CI runs the suite in a throwaway clone and keeps this folder)
+SCREENSHOTS = Path(os.environ.get("MOCKSERVER_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "artifacts" / "screenshots")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
