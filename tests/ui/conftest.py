@@ -46,7 +46,8 @@ def chromium_path() -> str | None:
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        pytest.skip("no Chromium on this machine (apt-get install chromium; .ci/run does it)")
+        explicit = os.environ.get("MOCKSERVER_CHROMIUM")
+        pytest.skip(f"MOCKSERVER_CHROMIUM={explicit} does not exist" if explicit else "no Chromium on this machine (apt-get install chromium; .ci/run does it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (the test extra has it)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
