@@ -1,10 +1,7 @@
-"""The dashboard at /_mock/ui and the paged JSON it reads.
+"""The dashboard at /_mock/ui (its files: `ui_files`) and the paged JSON it reads.
 
-The page is three static files shipped in the package (`ui/`): no build step, no CDN. They
-hold no data, so they are served without the admin token; everything the page shows comes
-from the JSON routes below, which sit behind the token like the rest of /_mock.
-
-Routes (below /_mock):
+Everything the page shows comes from the routes below, which sit behind the admin token
+like the rest of /_mock (below /_mock):
 
 | call | answer |
 |---|---|
@@ -17,14 +14,14 @@ Routes (below /_mock):
 | `GET /state/summary` | seed, scenario and each API's tables with their row counts |
 | `GET /state/tables/{name}` | one page of a table's rows (secret fields masked unless `?reveal=1`) |
 
-Paging is done here, so a page costs one pass over the journal (bounded) or the message
-table, never the whole of either on the wire.
+Paging is done here. The journal hands out a copy of each entry it returns, so a requests
+page asks it for the entries shown (plus at most COUNT_AHEAD more to count, when filtered);
+a deliveries page is one pass over the message table; neither sends the whole on the wire.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -35,13 +32,10 @@ from ..kernel.runtime import Runtime
 from . import timers_view
 from .common import ControlError
 from .masking import mask_entry, mask_fields, mask_message
+from .ui_files import PUBLIC_PATHS, ui_routes
 
-UI_DIR = Path(__file__).parent / "ui"
-UI_FILES = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
-# served without the admin token: the page shell holds no data
-PUBLIC_PATHS = frozenset({"/ui", "/ui/", *(f"/ui/{name}" for name in UI_FILES)})
-# a strict policy: the page loads only its own files and talks only to its own origin
-CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
+__all__ = ["PUBLIC_PATHS", "dashboard_routes"]
+
 MAIN_TABLES = {
     "hubble": ("devices", "webhooks"),
     "hubby": ("bookings", "esims"),
@@ -54,19 +48,6 @@ _STATUS = re.compile(r"^([1-5])(\d\d|xx)$", re.IGNORECASE)
 
 def dashboard_routes(rt: Runtime) -> list[Route]:
     """Routes to put in front of the control plane's own (they add paths, change none)."""
-    files = {name: (UI_DIR / name).read_bytes() for name in UI_FILES}
-    index = (UI_DIR / "index.html").read_text(encoding="utf-8")
-
-    async def ui_index(request: Request) -> Response:
-        base = request.scope.get("root_path", "") + "/ui/"
-        html = index.replace("{{BASE}}", _attr(base))
-        return Response(html, media_type="text/html; charset=utf-8", headers=_static_headers())
-
-    async def ui_file(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in files:
-            raise ControlError(404, f"no dashboard file {name!r}")
-        return Response(files[name], media_type=UI_FILES[name], headers=_static_headers())
 
     async def requests_page(request: Request) -> Response:
         q = request.query_params
@@ -193,9 +174,7 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         return JSONResponse({"name": name, "total": len(table), "offset": offset, "limit": limit, "rows": rows})
 
     return [
-        Route("/ui", ui_index),
-        Route("/ui/", ui_index),
-        Route("/ui/{name}", ui_file),
+        *ui_routes(),
         Route("/requests/page", requests_page),
         Route("/requests/{seq:int}", request_detail),
         Route("/webhooks/deliveries/page", deliveries_page),
@@ -297,16 +276,3 @@ def _status_filter(value: str | None) -> int | None:
 
 def _reveal(request: Request) -> bool:
     return request.query_params.get("reveal") in ("1", "true")
-
-
-def _static_headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
-
-
-def _attr(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
