@@ -163,6 +163,11 @@ def test_webhook_attempts_show_live_and_resend_sends_again(page: Any, fresh: Moc
     assert _message(control)["state"] == "sent"
     expect(detail.locator("table.attempts tbody tr")).to_have_count(before + 1)
 
+    page.select_option("#wh-filters select[name=state]", "failed")
+    expect(page.locator("#wh-table tbody")).to_contain_text("No webhook messages match")
+    page.select_option("#wh-filters select[name=state]", "sent")
+    expect(rows(page, "wh-table")).to_have_count(1)
+
 
 def test_clock_buttons_move_the_server_clock_and_fire_the_next_timer(page: Any, fresh: MockServer, control: httpx.Client):
     page.click("#tab-clock")
