@@ -20,6 +20,7 @@ from .kernel.runtime import Runtime
 from .scenarios import load_scenario
 from .settings import Settings
 from .webhooks import DEFAULT_POLICIES, WebhookEngine
+from .webhooks.chaos import Chaos
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # an attempt recorded by a timer (no request around it) is on disk at once, so a pending
     # retry survives a kill (--state)
     runtime.webhooks.add_listener(lambda _record: runtime.store.flush())
+    runtime.webhooks.chaos = Chaos(settings.seed)
+    runtime.webhooks.chaos.configure(settings.webhook_chaos)  # off unless configured
     mounts = []
     for api in REGISTRY:
         mounts.append(Mount(api.MOUNT, app=api.mount(runtime)))

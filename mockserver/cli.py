@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Sequence
 
+from .contracts_cli import register as register_contracts
 from .settings import Settings
 
 
@@ -24,22 +27,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-start", type=float, default=None, help="Unix time the clock starts at")
     serve.add_argument("--strict", action="store_const", const=True, default=None, help="a response that breaks the spec becomes a 500")
     serve.add_argument("--public-url", default=None, help="base URL to print and return in /_mock/credentials")
+    serve.add_argument(
+        "--webhook-chaos", default=None,
+        help="deliver webhooks late, out of order or twice, seeded: 'hubby:duplicate=0.3,reorder=0.2,jitter=5' "
+        "or JSON (MOCKSERVER_WEBHOOK_CHAOS; off by default)",
+    )
     serve.add_argument("--log-level", default="warning")
-    for extra in _extensions():
-        extra(sub)
+    register_contracts(sub)
     return parser
 
 
-def _extensions() -> list:
-    """Subcommands that live in their own modules (contracts, proxy)."""
-    out = []
+def _bind(host: str, port: int) -> socket.socket | str:
+    """Bind the listening socket before anything is printed: a busy port is an error line,
+    never a banner followed by a crash (a health check could pass against the port's owner)."""
     try:
-        from .contracts_cli import register  # noqa: PLC0415
-    except ImportError:
-        pass
-    else:
-        out.append(register)
-    return out
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve --host {host!r}: {exc.strerror}"
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            return f"port {port} on {host} is already in use (pick another with --port)"
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -48,6 +65,7 @@ def serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .control.routes import credentials
     from .scenarios import ScenarioError
+    from .webhooks.chaos import ChaosConfigError
 
     settings = Settings.from_env(
         host=args.host,
@@ -60,19 +78,34 @@ def serve(args: argparse.Namespace) -> int:
         clock_start=args.clock_start,
         strict=args.strict,
         public_url=args.public_url,
+        webhook_chaos=args.webhook_chaos,
     )
     try:
         app = create_app(settings)
-    except ScenarioError as exc:
+    except (ScenarioError, ChaosConfigError) as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 2
+    bound = _bind(settings.host, settings.port)
+    if isinstance(bound, str):
+        print(f"mockserver: {bound}", file=sys.stderr)
+        return 2
+    if settings.port == 0:  # an ephemeral port: report the one the system chose
+        settings = app.state.runtime.settings
+        settings.port = bound.getsockname()[1]
     creds = credentials(app.state.runtime)
     print(f"mockserver listening on {settings.base_url}", flush=True)
     print(f"  Hubble     {creds['hubble']['base_url']}  org_id={creds['hubble']['org_id']}  token={creds['hubble']['token']}")
     print(f"  Hubby      {creds['hubby']['base_url']}  x-api-key={creds['hubby']['api_key']}  secret={creds['hubby']['secret']}")
     print(f"  Bumblebee  {creds['bumblebee']['base_url']}")
     print(f"  Control    {creds['control']['base_url']}  (GET /_mock/credentials)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10)
+    chaos = app.state.runtime.webhooks.chaos
+    if chaos is not None and chaos.enabled:
+        print(f"  Webhook delivery chaos ON (seed {chaos.seed}): {chaos.describe()['rules']}", flush=True)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run(sockets=[bound])
     return 0
 
 

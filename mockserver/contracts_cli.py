@@ -15,11 +15,12 @@ with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .contracts.target import HarnessError
+from .contracts.errors import HarnessError, MissingExtra
 
 PREFIX = "mockserver contracts"
 
@@ -38,10 +39,32 @@ def register(subparsers: Any) -> None:
     _add_proxy(subparsers)
 
 
-def _guarded(func: Callable[[argparse.Namespace], int], prefix: str = PREFIX) -> Callable[[argparse.Namespace], int]:
+# What each command imports beyond the core install; all of it comes with the `contracts` extra.
+HARNESS_MODULES = ("pytest", "schemathesis", "hypothesis", "requests")
+SDK_MODULES = ("hubblenetwork",)
+
+
+def _missing(modules: Sequence[str]) -> list[str]:
+    return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def _guarded(
+    func: Callable[[argparse.Namespace], int], prefix: str = PREFIX, requires: Sequence[str] = ()
+) -> Callable[[argparse.Namespace], int]:
+    """Run a subcommand so that bad input is one line and exit 2, never a traceback; a missing
+    optional dependency (the `contracts` extra) is bad input too, and says what to install."""
+
     def handler(args: argparse.Namespace) -> int:
         try:
-            return func(args)
+            missing = _missing(requires)
+            if missing:
+                raise MissingExtra(missing)
+            try:
+                return func(args)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.split(".")[0] in HARNESS_MODULES + SDK_MODULES:
+                    raise MissingExtra([exc.name.split(".")[0]]) from exc
+                raise
         except HarnessError as exc:
             print(f"{prefix}: error: {exc}", file=sys.stderr)
             return 2
@@ -91,7 +114,7 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report")
     p.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     p.add_argument("-q", "--quiet", action="store_true", help="less output")
-    p.set_defaults(handler=_guarded(_run))
+    p.set_defaults(handler=_guarded(_run, requires=HARNESS_MODULES))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -243,7 +266,7 @@ def _add_sdk_report(sub: Any) -> None:
     p.add_argument("--output", metavar="PATH", help="where to write it (default: the suites' folder)")
     p.add_argument("--vendor-spec", metavar="PATH", help="the vendor's OpenAPI document")
     p.add_argument("--check", action="store_true", help="do not write; exit 1 if the file is out of date")
-    p.set_defaults(handler=_guarded(_sdk_report))
+    p.set_defaults(handler=_guarded(_sdk_report, requires=HARNESS_MODULES + SDK_MODULES))
 
 
 def _sdk_report(args: argparse.Namespace) -> int:

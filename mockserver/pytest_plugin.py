@@ -6,7 +6,7 @@ Fixtures (names are stable):
   (once per worker under pytest-xdist: each worker is its own process with its own server).
   A `MockServer`: `base_url`, `credentials()`, `reset()`, `advance()`, `requests()`,
   `deliveries()`, `add_fault()`, `snapshot()`/`restore()`, `simulate()`...
-- `hubble_api`, `hubby_api`, `bumblebee` (function): that API's state reset to the scenario
+- `hubble_api`, `hubby_api`, `bumblebee` (alias `bumblebee_api`) (function): that API's state reset to the scenario
   before the test (plus faults and the request journal cleared), its credentials, a ready
   `client` (httpx; Hubby's signs every request) and helpers (`add_device`, `add_webhook`,
   `transmit`, `create_booking`, `add_node`, `report`...).
@@ -194,7 +194,51 @@ class HubbyApi(ApiHandle):
         return self._ok(self.client.post("/bookings", json=body))
 
     def bookings(self, **params: Any) -> Any:
+        """GET /bookings with these query parameters (signed); the whole answer."""
         return self._ok(self.client.get("/bookings", params=params))
+
+    def add_webhook(self, url: str, *, webhook_api_key: str | None = None, scenario_events: bool = False) -> dict[str, Any]:
+        """Register the sandbox partner's webhook URL (PUT /_mock/hubby/webhook). By default it
+        hears only about bookings the test creates: the scenario's own bookings, whose reminders
+        fire when a test moves the clock, are logged in `events()` but not sent to it
+        (`scenario_events=True` sends those too, as `mockserver serve` does)."""
+        body: dict[str, Any] = {"url": url, "scenario_events": scenario_events}
+        if webhook_api_key is not None:
+            body["webhook_api_key"] = webhook_api_key
+        return self.control("PUT", "/webhook", json=body)
+
+    def remove_webhook(self) -> dict[str, Any]:
+        """DELETE /_mock/hubby/webhook: pending deliveries are canceled."""
+        return self.control("DELETE", "/webhook")
+
+    def redeem(self, code: str, *, external_user_id: str | None = None, destination: str | None = None) -> dict[str, Any]:
+        """A traveller redeems a promo code: `{"promo_code": ..., "esim": ...}`."""
+        body = {k: v for k, v in {"external_user_id": external_user_id, "destination": destination}.items() if v}
+        return self.simulate(f"/promo-codes/{code}/redeem", body)
+
+    def install(self, iccid: str) -> dict[str, Any]:
+        """The traveller installs the eSIM (sends esim.installed)."""
+        return self.simulate(f"/esims/{iccid}/install", {})["esim"]
+
+    def remove(self, iccid: str) -> dict[str, Any]:
+        """The traveller removes the eSIM (sends esim.removed)."""
+        return self.simulate(f"/esims/{iccid}/remove", {})["esim"]
+
+    def activate(self, iccid: str, package_id: str | None = None) -> dict[str, Any]:
+        """The eSIM's next (or the given) package becomes active (sends package.activated)."""
+        return self.simulate(f"/esims/{iccid}/activate", {"package_id": package_id} if package_id else {})["esim"]
+
+    def consume(self, iccid: str, *, bytes: int | None = None, percent: float | None = None,
+                package_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """The traveller uses data: `bytes=N` or `percent=P` of the active package (usage events)."""
+        body: dict[str, Any] = {"bytes": bytes} if bytes is not None else {"percent": percent}
+        if package_id:
+            body["package_id"] = package_id
+        return self.simulate(f"/esims/{iccid}/consume", body)["esim"]
+
+    def events(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every state change and the webhook message it produced (filters: type, booking, partner)."""
+        return self.control("GET", "/events", params=filters)["events"]
 
 
 class BumblebeeApi(ApiHandle):
@@ -272,6 +316,12 @@ def bumblebee(mockserver: MockServer) -> Iterator[BumblebeeApi]:
     creds = mockserver.credentials()["bumblebee"]
     with _client(base_url=creds["base_url"]) as client:
         yield BumblebeeApi(mockserver, client)
+
+
+@pytest.fixture
+def bumblebee_api(bumblebee: BumblebeeApi) -> BumblebeeApi:
+    """The same as `bumblebee`, named like `hubble_api` and `hubby_api`."""
+    return bumblebee
 
 
 @pytest.fixture

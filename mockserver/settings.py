@@ -37,6 +37,7 @@ class Settings:
     journal_limit: int = 2000
     webhook_timeout: float = 30.0
     public_url: str | None = None  # base URL printed and returned by /_mock/credentials
+    webhook_chaos: str | None = None  # opt-in delivery chaos (webhooks/chaos.py); None: off
     extra: dict[str, Any] = field(default_factory=dict)
 
     ENV = {
@@ -56,6 +57,7 @@ class Settings:
         "MOCKSERVER_HUBBY_SIGNATURE_WINDOW": "hubby_signature_window",
         "MOCKSERVER_WEBHOOK_TIMEOUT": "webhook_timeout",
         "MOCKSERVER_PUBLIC_URL": "public_url",
+        "MOCKSERVER_WEBHOOK_CHAOS": "webhook_chaos",
     }
 
     @classmethod

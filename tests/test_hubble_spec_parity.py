@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,6 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 REPO = Path(__file__).resolve().parents[1]
 OUR_SPEC = REPO / "mockserver" / "resources" / "hubble-openapi.yaml"
-VENDOR_DIR = REPO.parent / "shared" / "reference"
-VENDOR_SPEC = VENDOR_DIR / "hubble-openapi.yaml"
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ERROR_CODES = ("400", "401", "403", "404", "429", "500", "503")
@@ -59,6 +58,7 @@ KNOWN_BAD_VENDOR_EXAMPLES = {
 # ---------------------------------------------------------------- loading and helpers
 
 
+@cache
 def _load(path: Path) -> dict:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
@@ -69,11 +69,9 @@ def ours() -> dict:
     return _load(OUR_SPEC)
 
 
-@pytest.fixture(scope="module")
-def vendor() -> dict:
-    if not VENDOR_DIR.is_dir():
-        pytest.skip(f"vendor reference folder {VENDOR_DIR} is absent; parity checks need ../shared/reference")
-    return _load(VENDOR_SPEC)
+@pytest.fixture
+def vendor(hubble_vendor_spec: Path) -> dict:
+    return _load(hubble_vendor_spec)
 
 
 def operations(doc: dict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,9 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = ROOT / "mockserver" / "resources"
-SHARED = ROOT.parent / "shared"
-SEEDS = SHARED / "seeds"
-HUBBY_SEED = SEEDS / "002_f93bbf59b88213f0.txt"
-BUMBLEBEE_SEED = SEEDS / "003_91be477553d53e59.txt"
-HUBBY_REFERENCE = SHARED / "reference" / "hubby-openapi.yaml"
+HUBBY_SEED = "seeds/002_f93bbf59b88213f0.txt"
+BUMBLEBEE_SEED = "seeds/003_91be477553d53e59.txt"
+HUBBY_REFERENCE = "reference/hubby-openapi.yaml"
 
 HUBBY = "hubby-openapi.yaml"
 BB_WEBHOOKS = "bumblebee-webhooks.yaml"
@@ -236,20 +234,14 @@ def reachable_schemas(doc: dict[str, Any], schema: dict[str, Any]) -> Iterator[t
 # ---------------------------------------------------------------- seeds
 
 
-def _need(path: Path) -> str:
-    if not path.exists():
-        pytest.skip(f"seed {path.name} not found under {path.parent} (the shared/ checkout is absent)")
-    return path.read_text(encoding="utf-8")
-
-
-def hubby_seed_examples() -> list[dict[str, Any]]:
-    text = _need(HUBBY_SEED)
+def hubby_seed_examples(reference: Callable[[str], Path]) -> list[dict[str, Any]]:
+    text = reference(HUBBY_SEED).read_text(encoding="utf-8")
     decoder = json.JSONDecoder()
     return [decoder.raw_decode(text, m.start())[0] for m in re.finditer(r'\{\s*"event"\s*:', text)]
 
 
-def bumblebee_seed_examples() -> dict[str, dict[str, Any]]:
-    text = _need(BUMBLEBEE_SEED)
+def bumblebee_seed_examples(reference: Callable[[str], Path]) -> dict[str, dict[str, Any]]:
+    text = reference(BUMBLEBEE_SEED).read_text(encoding="utf-8")
     decoder = json.JSONDecoder()
     out = {}
     for m in re.finditer(r"Data type\s*\n\s*(\S+)\s*\n\s*Body\s*\n", text):
@@ -362,11 +354,9 @@ def test_webhook_payloads_are_closed_and_exemplified(name: str) -> None:
 # ---------------------------------------------------------------- Hubby
 
 
-def test_hubby_covers_every_reference_operation() -> None:
-    if not HUBBY_REFERENCE.exists():
-        pytest.skip(f"reference {HUBBY_REFERENCE} not found (the shared/ checkout is absent)")
-    reference = yaml.safe_load(HUBBY_REFERENCE.read_text(encoding="utf-8"))
-    wanted = {op["operationId"] for _, _, _, op in operations(reference)}
+def test_hubby_covers_every_reference_operation(reference: Callable[[str], Path]) -> None:
+    doc = yaml.safe_load(reference(HUBBY_REFERENCE).read_text(encoding="utf-8"))
+    wanted = {op["operationId"] for _, _, _, op in operations(doc)}
     ours = {op["operationId"] for _, _, _, op in operations(load(HUBBY))}
     assert wanted, "no operationId found in the reference"
     assert not wanted - ours, f"missing operations: {sorted(wanted - ours)}"
@@ -503,8 +493,8 @@ def test_hubby_webhooks_are_the_nine_events() -> None:
         assert not v.is_valid({k: val for k, val in media["example"].items() if k != "timestamp"})
 
 
-def test_hubby_seed_webhook_examples_validate_and_match() -> None:
-    examples = hubby_seed_examples()
+def test_hubby_seed_webhook_examples_validate_and_match(reference: Callable[[str], Path]) -> None:
+    examples = hubby_seed_examples(reference)
     doc = load(HUBBY)
     by_event = {ex["event"]: ex for ex in examples}
     assert set(by_event) == set(HUBBY_EVENTS), "the seed should publish one example per 2.0.0 event"
@@ -548,8 +538,8 @@ def test_bumblebee_user_agent_pattern() -> None:
         assert not v.is_valid(bad), bad
 
 
-def test_bumblebee_seed_examples_validate_and_match() -> None:
-    examples = bumblebee_seed_examples()
+def test_bumblebee_seed_examples_validate_and_match(reference: Callable[[str], Path]) -> None:
+    examples = bumblebee_seed_examples(reference)
     assert set(examples) == set(BB_DATA_TYPES), "the seed should give one body per data type"
     doc = load(BB_WEBHOOKS)
     any_body = component(doc, "WebhookBody")

@@ -11,6 +11,18 @@ the specs.
 - `sdk_report`: what pyhubblenetwork sends that the vendor document does not describe.
 """
 
-from .target import APIS, HarnessError, Target
+from typing import Any
 
-__all__ = ["APIS", "HarnessError", "Target"]
+from .errors import HarnessError, MissingExtra
+
+__all__ = ["APIS", "HarnessError", "MissingExtra", "Target"]
+
+
+def __getattr__(name: str) -> Any:
+    """`APIS` and `Target` load the specs' paths: imported on first use, so the CLI can name the
+    harness' errors without that cost."""
+    if name in ("APIS", "Target"):
+        from . import target
+
+        return getattr(target, name)
+    raise AttributeError(name)

@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -148,23 +149,31 @@ def remote_targets(options: RunOptions) -> dict[str, Target]:
         kwargs: dict[str, Any] = {"api": api, "base_url": url, "spec_path": spec}
         fields = CREDENTIAL_FIELDS[api]
         kwargs.update({name: given[name] for name in fields})
-        is_fake = False
-        if not fields or any(not kwargs[name] for name in fields):
+        # a mockserver answers /_mock/credentials: asked when credentials are missing, or when
+        # the host is this machine (never a remote host whose credentials were given)
+        sandbox = False
+        if not fields or any(not kwargs[name] for name in fields) or _is_local(url):
             creds = mock_credentials(url, api)
             if creds is not None:
                 for name in fields:
                     kwargs[name] = kwargs[name] or creds.get(name)
-                is_fake = True
+                sandbox = True
         # a real API gets a polite client-side limit unless told otherwise (Hubble allows
-        # 3 requests a second per endpoint); a fake behind the URL gets none
-        rate = options.rate_limit or (None if is_fake else DEFAULT_REMOTE_RATE_LIMIT)
+        # 3 requests a second per endpoint); a sandbox gets none. Writes: only with
+        # --allow-writes, whatever answers.
+        rate = options.rate_limit or (None if sandbox else DEFAULT_REMOTE_RATE_LIMIT)
         kwargs["rate_limit"] = None if rate in ("off", "none") else rate
         if api == "hubble":
             kwargs["limited_token"] = options.limited_token
             if options.limited_scopes:
                 kwargs["limited_scopes"] = tuple(s for s in options.limited_scopes.split(",") if s)
-        targets[api] = Target(**kwargs, is_fake=is_fake)
+        targets[api] = Target(**kwargs, sandbox=sandbox, allow_writes=options.allow_writes)
     return targets
+
+
+def _is_local(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def run(options: RunOptions) -> int:
@@ -183,6 +192,8 @@ def run(options: RunOptions) -> int:
         raise HarnessError(f"a base URL was given for some APIs but not for {missing}")
     for target in remote.values():
         preflight.check_target(target)
+        if not options.quiet:
+            print(f"mockserver contracts: {target.describe()}", flush=True)
 
     env = dict(os.environ if options.environ is None else options.environ)
     env = {k: v for k, v in env.items() if not k.startswith(ENV_PREFIX)}

@@ -154,7 +154,7 @@ class Suite:
         query: dict[str, Any] = {}
         for p in operation.query:
             schema = p.definition.get("schema", {})
-            bound = "minimum" if self.target.is_fake else "maximum"
+            bound = "minimum" if self.target.is_fake or self.target.sandbox else "maximum"
             if p.name == "limit" and bound in schema:
                 query["limit"] = schema[bound]
             if p.name == "end":

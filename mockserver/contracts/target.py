@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..kernel.spec import resource_path
+from .errors import HarnessError
 
 APIS = ("hubble", "hubby", "bumblebee")
 ENV_PREFIX = "MOCKSERVER_CONTRACTS_"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CREDENTIAL_FIELDS = {"hubble": ("token", "org_id"), "hubby": ("api_key", "secret"), "bumblebee": ()}
-
-
-class HarnessError(Exception):
-    """Bad input to the harness: says what is wrong in one line (the CLI exits 2)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +116,7 @@ class Target:
     sign_prefix: str = "/api"  # Hubby signs "/api/bookings" whatever the base URL's own path
     # how hard to push
     is_fake: bool = False  # the fake started by the harness (writes allowed, rate limits off)
+    sandbox: bool = False  # a mockserver behind --base-url: no default rate limit; writes only if allowed
     allow_writes: bool = False
     max_examples: int = 25
     seed: int = 20240601
@@ -142,6 +140,13 @@ class Target:
     @property
     def writes_allowed(self) -> bool:
         return self.is_fake or self.allow_writes
+
+    def describe(self) -> str:
+        """What a run against this target will do, in one line (printed before the suites run)."""
+        kind = "the fake started here" if self.is_fake else "a mockserver sandbox" if self.sandbox else "a remote API"
+        writes = "writes allowed" if self.writes_allowed else "read-only: GET only (--allow-writes sends writes too)"
+        rate = f"client-side limit {self.rate_limit}" if self.rate_limit else "no client-side rate limit"
+        return f"{self.api} at {self.base_url}: {kind}; {writes}; {rate}"
 
     def with_(self, **changes: Any) -> Target:
         return replace(self, **changes)
@@ -171,6 +176,7 @@ class Target:
             f"{p}URL": self.base_url,
             f"{p}SPEC": self.spec_path,
             f"{p}IS_FAKE": "1" if self.is_fake else "0",
+            f"{p}SANDBOX": "1" if self.sandbox else "0",
             f"{p}RATE_LIMIT": self.rate_limit or "",
         }
         if knobs:
@@ -212,6 +218,7 @@ class Target:
             "base_url": url,
             "spec_path": env.get(f"{p}SPEC", ""),
             "is_fake": env.get(f"{p}IS_FAKE") == "1",
+            "sandbox": env.get(f"{p}SANDBOX") == "1",
             "allow_writes": get("ALLOW_WRITES") == "1",
             "coverage": get("COVERAGE") == "1",
             "shrink": get("SHRINK") == "1",

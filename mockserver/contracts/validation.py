@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 
+from ..kernel import undeclared
 from ..kernel.spec import NoRoute, Operation, Spec, Violation
 from ..kernel.validation import parse_request
 from .drift import undocumented_fields
@@ -73,10 +74,15 @@ def check_request(spec: Spec, op: Operation, raw_params: dict[str, str], headers
         if ("query", name.lower()) not in declared:
             found.append(Drift("request", "undocumented-query-parameter", f"query parameter `{name}`", label))
     security_headers = _security_headers(spec)
+    documented = undeclared.declared_names(spec, op)[1]
     for name in headers.keys():
         low = name.lower()
         if low not in STANDARD_REQUEST_HEADERS and ("header", low) not in declared and low not in security_headers:
-            found.append(Drift("request", "undocumented-header", f"header `{name}`", label))
+            meant = undeclared.looks_like(name, documented) if documented else None
+            if meant is not None:
+                found.append(Drift("request", "misspelt-header", f"header `{name}` (did you mean `{meant}`?)", label))
+            else:
+                found.append(Drift("request", "undocumented-header", f"header `{name}`", label))
     if op.takes_body and body.strip():
         schema = op.body_schemas.get(JSON)
         try:

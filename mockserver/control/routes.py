@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 from ..apis import REGISTRY
 from ..kernel.faults import FaultError, validate_rule
 from ..kernel.runtime import Runtime
+from .chaos import chaos_route
 from .common import ControlError, json_body
 from .dashboard import PUBLIC_PATHS, dashboard_routes
 
@@ -56,6 +57,8 @@ def control_app(runtime: Runtime) -> Starlette:
             raise ControlError(400, f"unknown api {api!r}; one of {sorted(rt.backends)}")
         await rt.timers.drain()
         rt.reset(api)
+        if api is None and rt.webhooks is not None and rt.webhooks.chaos is not None:
+            rt.webhooks.chaos.reseed()  # the same traffic after a reset meets the same chaos
         return JSONResponse({"reset": api or "all"})
 
     async def clock(request: Request) -> Response:
@@ -91,16 +94,21 @@ def control_app(runtime: Runtime) -> Starlette:
         q = request.query_params
         limit = _int_param(q.get("limit"), "limit")
         status = _int_param(q.get("status"), "status")
-        entries = rt.journal.entries(
+        matches = rt.journal.entries(
             api=q.get("api"),
             method=q.get("method"),
             path=q.get("path"),
             operation_id=q.get("operation_id"),
             status=status,
             violations=q.get("violations") in ("1", "true"),
-            limit=limit,
         )
-        return JSONResponse({"total": rt.journal.total, "requests": entries})
+        # total: how many retained entries match the filters (limit only shortens the list);
+        # journal_size: everything retained, whatever the filters
+        return JSONResponse({
+            "total": len(matches),
+            "journal_size": rt.journal.total,
+            "requests": matches if limit is None else matches[:limit],
+        })
 
     async def deliveries(request: Request) -> Response:
         q = request.query_params
@@ -163,6 +171,7 @@ def control_app(runtime: Runtime) -> Starlette:
         Route("/requests", requests, methods=["GET", "DELETE"]),
         Route("/webhooks/deliveries", deliveries),
         Route("/webhooks/deliveries/{message_id}/resend", resend, methods=["POST"]),
+        chaos_route(rt),
         Route("/state", state, methods=["GET", "PUT"]),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
     ]

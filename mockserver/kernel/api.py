@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
 
+from . import undeclared
 from .errors import ApiError, ErrorRenderer
 from .faults import FaultDisconnect
 from .ratelimit import Decision
@@ -76,6 +77,7 @@ class Call:
 Handler = Callable[[Call], Any]
 Authenticator = Callable[[Call], Any]
 RateBuckets = Callable[[Call], list | None]
+RefusalHeaders = Callable[[Call], dict[str, str]]
 
 
 class ApiMount:
@@ -91,6 +93,7 @@ class ApiMount:
         render_error: ErrorRenderer,
         authenticate: Authenticator | None = None,
         rate_buckets: RateBuckets | None = None,
+        rate_limited_headers: RefusalHeaders | None = None,
     ) -> None:
         missing = sorted(set(spec.operations) - set(handlers))
         if missing:
@@ -103,6 +106,7 @@ class ApiMount:
         self.render_error = render_error
         self.authenticate = authenticate
         self.rate_buckets = rate_buckets
+        self.rate_limited_headers = rate_limited_headers  # what an API adds to its 429 (a resume token)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -176,14 +180,15 @@ class ApiMount:
                     decision: Decision = rt.limiter.check(buckets)
                     extra_headers.update(decision.headers())
                     if not decision.allowed:
-                        raise ApiError(
-                            429,
-                            f"rate limit exceeded; retry after {decision.retry_after} s",
-                            headers={"Retry-After": str(decision.retry_after)},
-                        )
+                        refused = {"Retry-After": str(decision.retry_after)}
+                        if self.rate_limited_headers is not None:
+                            refused.update(self.rate_limited_headers(call))
+                        raise ApiError(429, f"rate limit exceeded; retry after {decision.retry_after} s", headers=refused)
             violations = self._parse_and_validate(call, raw_params)
+            ignored = undeclared.find(self.spec, op, headers, raw_query)  # answered, but recorded
+            if violations or ignored:
+                entry["violations"] = [v.as_dict() for v in violations + ignored]
             if violations:
-                entry["violations"] = [v.as_dict() for v in violations]
                 raise ApiError(400, "the request does not match the API specification", violations=violations)
             result = self.handlers[op.operation_id](call)
             if inspect.isawaitable(result):

@@ -1,13 +1,21 @@
-"""Leaky-bucket rate limiting on the one clock.
+"""Leaky-bucket rate limiting in real time.
 
 Each bucket holds `capacity` requests and drains at `rate` per second. A request passes
 only if every bucket it touches has room; then it fills each by one. A denied request
 fills nothing, so a client that backs off for `Retry-After` seconds gets through.
+
+Buckets drain on the wall clock, whatever the sandbox clock does: `Retry-After` is a
+promise about real time (a client that sleeps one real second must get through, also
+under a frozen sandbox clock). Moving the sandbox clock forward drains them too (a test
+that fast-forwards an hour expects a full allowance), whichever of the two moved further;
+moving it back never refills them.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .clock import Clock
@@ -24,7 +32,7 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset: int  # seconds until the tightest bucket is empty again
+    reset: int  # Unix time (wall clock, whole seconds) at which the reported bucket is empty
     retry_after: int  # seconds to wait before a retry can pass (0 when allowed)
 
     def headers(self) -> dict[str, str]:
@@ -39,45 +47,65 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, clock: Clock, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        enabled: bool = True,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.clock = clock
         self.enabled = enabled
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (level, at)
+        self._monotonic = monotonic
+        self._wall = wall
+        self._buckets: dict[str, tuple[float, float, float]] = {}  # key -> (level, real at, sandbox at)
 
     def reset(self) -> None:
         self._buckets.clear()
 
-    def _level(self, key: str, limit: Limit, now: float) -> float:
-        level, at = self._buckets.get(key, (0.0, now))
-        if at > now:  # the clock was moved back: drain from now on instead of never
-            self._buckets[key] = (level, now)
+    def _level(self, key: str, limit: Limit, real: float, sandbox: float) -> float:
+        saved = self._buckets.get(key)
+        if saved is None:
+            return 0.0
+        level, real_at, sandbox_at = saved
+        if sandbox < sandbox_at:  # the sandbox clock went back: drain from its new now on
+            level = max(0.0, level - max(0.0, real - real_at) * limit.rate)
+            self._buckets[key] = (level, real, sandbox)
             return level
-        return max(0.0, level - (now - at) * limit.rate)
+        elapsed = max(real - real_at, sandbox - sandbox_at, 0.0)
+        return max(0.0, level - elapsed * limit.rate)
 
     def check(self, buckets: list[tuple[str, Limit]]) -> Decision:
-        """The first bucket is the one reported in the headers (the tightest, per endpoint)."""
-        now = self.clock.now()
-        levels = [(key, limit, self._level(key, limit, now)) for key, limit in buckets]
-        head_key, head, head_level = levels[0]
+        """The first bucket is reported when the request passes (the tightest, per endpoint);
+        a refused request reports the bucket that refused it."""
+        real, sandbox = self._monotonic(), self.clock.now()
+        levels = [(key, limit, self._level(key, limit, real, sandbox)) for key, limit in buckets]
+        _, head, head_level = levels[0]
         if not self.enabled:
-            return Decision(True, int(head.capacity), int(head.capacity), 0, 0)
-        blocked = [(k, lim, lvl) for k, lim, lvl in levels if lvl + 1 > lim.capacity + 1e-9]
+            return Decision(True, int(head.capacity), int(head.capacity), self._reset_at(0.0, head), 0)
+        blocked = [(lim, lvl) for _, lim, lvl in levels if lvl + 1 > lim.capacity + 1e-9]
         if blocked:
-            wait = max((lvl + 1 - lim.capacity) / lim.rate for _, lim, lvl in blocked)
+            waits = [((lvl + 1 - lim.capacity) / lim.rate, lim, lvl) for lim, lvl in blocked]
+            wait, lim, lvl = max(waits, key=lambda w: w[0])
             return Decision(
                 False,
-                int(head.capacity),
-                max(0, int(head.capacity - head_level)),
-                math.ceil(head_level / head.rate),
+                int(lim.capacity),
+                max(0, math.floor(lim.capacity - lvl + 1e-9)),
+                self._reset_at(lvl, lim),
                 max(1, math.ceil(wait)),
             )
         for key, _limit, level in levels:
-            self._buckets[key] = (level + 1, now)
+            self._buckets[key] = (level + 1, real, sandbox)
         head_level += 1
         return Decision(
             True,
             int(head.capacity),
             max(0, math.floor(head.capacity - head_level + 1e-9)),
-            math.ceil(head_level / head.rate),
+            self._reset_at(head_level, head),
             0,
         )
+
+    def _reset_at(self, level: float, limit: Limit) -> int:
+        """The Unix time the bucket is empty again (the vendor's `X-RateLimit-Reset: 1640000000`)."""
+        return math.ceil(self._wall() + level / limit.rate)

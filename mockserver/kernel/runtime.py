@@ -67,8 +67,10 @@ class Runtime:
         if self.store.persistent and self.store.load():
             self._load_clock()
             self._loaded()
-            return
-        self.reset()
+        else:
+            self.reset()
+        if self.store.persistent:  # a frozen clock stays where it is across a restart
+            self.save_clock()
 
     # The clock's position is state too: a restarted sandbox whose clock had been frozen or
     # fast-forwarded continues from there, so its pending timers keep their meaning.
@@ -109,8 +111,16 @@ class Runtime:
         allowed backwards, so a test that fast-forwarded can hand the clock back."""
         self.clock.set_mode(self.settings.clock)
         self.clock._jump(self.settings.clock_start if self.settings.clock_start is not None else time.time())
-        self.limiter.reset()  # buckets stamped in the clock's future would never drain
+        self.limiter.reset()
+        self._clock_moved_back()
         self.save_clock()
+
+    def _clock_moved_back(self) -> None:
+        """Let models whose records carry arrival times pull them back to the new now."""
+        for backend in self.backends.values():
+            hook = getattr(backend, "clock_moved_back", None)
+            if hook is not None:
+                hook()
 
     def _load_clock(self) -> None:
         saved = self.store.table(self.CLOCK_TABLE).get("clock")
@@ -161,7 +171,8 @@ class Runtime:
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
         self._loaded()
-        self.store.flush()
+        self._clock_moved_back()
+        self.save_clock()
 
     def _loaded(self, names: list[str] | None = None) -> None:
         if names is None:

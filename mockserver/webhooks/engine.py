@@ -63,6 +63,7 @@ from mockserver.kernel.clock import Clock, Timers
 from mockserver.kernel.ids import Ids
 from mockserver.kernel.store import Store
 
+from .chaos import Chaos
 from .policies import RetryPolicy
 
 log = logging.getLogger("mockserver.webhooks")
@@ -119,6 +120,7 @@ class WebhookEngine:
         self._listeners: list[Listener] = []
         self._flush_interval = flush_interval
         self._flush_handle: asyncio.TimerHandle | None = None
+        self.chaos: Chaos | None = None  # set to deliver some messages late or twice
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -188,10 +190,28 @@ class WebhookEngine:
             "last_error": None,
             "meta": meta_copy,
         }
+        plan = self.chaos.plan(api, endpoint_id) if self.chaos is not None else None
+        if plan is not None:  # opt-in delivery chaos (webhooks/chaos.py): later, or twice
+            record["chaos"] = plan.note()
+            record["next_attempt_at"] = now + plan.delay
         self._table.put(mid, record)
         self._payloads[mid] = (record["body"], payload)
-        self._schedule(mid, now)
+        self._schedule(mid, record["next_attempt_at"])
+        if plan is not None and plan.duplicate_delay is not None:
+            record = self._duplicate(record, plan.duplicate_delay)
         return record
+
+    def _duplicate(self, original: dict[str, Any], delay: float) -> dict[str, Any]:
+        """A second message with the same body and headers (chaos); returns the original, updated."""
+        copy_id = self.ids.uuid("webhook_message")
+        when = original["created_at"] + delay
+        copy = {**original, "id": copy_id, "next_attempt_at": when,
+                "chaos": {"delay": round(delay, 3), "held_back": False, "duplicate_of": original["id"]}}
+        self._table.put(copy_id, copy)
+        self._schedule(copy_id, when)
+        updated = {**original, "chaos": {**original["chaos"], "duplicated_by": copy_id}}
+        self._table.put(original["id"], updated)
+        return updated
 
     def resend(self, message_id: str) -> dict[str, Any]:
         """Start a new attempt cycle now, whatever the state (attempts are kept)."""

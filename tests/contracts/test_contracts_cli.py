@@ -3,6 +3,8 @@ and the pieces a run is made of (targets from flags and environment, links, auth
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import requests
 from brokenapis import FULL_TOKEN, ORG_ID, no_traceback
@@ -151,3 +153,33 @@ def test_signed_requests_are_accepted_by_the_fake_and_a_wrong_secret_is_not(cont
 def test_unknown_api_is_refused():
     with pytest.raises(HarnessError):
         _ = RunOptions(api="nope").apis
+
+
+@pytest.mark.parametrize("hidden", ["schemathesis", "requests"])
+def test_a_missing_contracts_extra_is_one_line_and_exit_2(cli, monkeypatch, hidden):
+    """Installed without the `contracts` extra (a downstream CI job), the harness says what to
+    install instead of dying with a traceback and exit 1 ("a contract failed")."""
+    monkeypatch.setitem(sys.modules, hidden, None)  # as if not installed: import fails, find_spec is None
+    result = cli("contracts", "run", "--api", "hubble", "--max-examples", "1")
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"mockserver contracts: error: this command needs the 'contracts' extra (missing: {hidden}); "
+        "install it with: pip install 'mockserver[contracts]'"
+    ]
+
+
+def test_a_sandbox_behind_base_url_is_read_only_unless_allowed_and_says_so():
+    """--help says "read-only unless --allow-writes": that holds for a mockserver sandbox too
+    (it only lifts the client-side rate limit meant for the real API), and the run says so."""
+    from mockserver.testing import MockServer
+
+    with MockServer(scenario="empty", rate_limit=False) as server:
+        for given in ({}, {"token": "hubble-sandbox-token-0123456789abcdef", "org_id": ORG_ID}):
+            (target,) = remote_targets(RunOptions(api="hubble", base_url=server.hubble_url, **given)).values()
+            assert target.sandbox and not target.writes_allowed and target.rate_limit is None
+            assert target.describe() == (
+                f"hubble at {server.hubble_url}: a mockserver sandbox; read-only: GET only "
+                "(--allow-writes sends writes too); no client-side rate limit"
+            )
+        (allowed,) = remote_targets(RunOptions(api="hubble", base_url=server.hubble_url, allow_writes=True)).values()
+        assert allowed.writes_allowed and "writes allowed" in allowed.describe()

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from brokenapis import no_traceback
 
-from mockserver.contracts.sdk_report import default_vendor_spec
-
 CLIENT = textwrap.dedent(
     """
     import os, httpx
@@ -65,9 +63,10 @@ def test_a_command_that_cannot_start_is_a_one_line_error(cli):
     assert cli("contracts", "client").code == 2
 
 
-def test_the_official_sdk_as_a_client_breaks_no_rule_of_the_fake_but_differs_from_the_vendor_document(cli, tmp_path):
-    vendor = default_vendor_spec()
-    assert vendor is not None, "the vendor's hubble-openapi.yaml (../shared/reference) is needed"
+def test_the_official_sdk_as_a_client_breaks_no_rule_of_the_fake_but_differs_from_the_vendor_document(
+    cli, tmp_path, hubble_vendor_spec
+):
+    vendor = hubble_vendor_spec
     result = cli("contracts", "client", "--no-rate-limit", "--vendor-spec", str(vendor), "--",
                  sys.executable, "-m", "mockserver.contracts.sdk_exercise")
     assert result.code == 0, result.text

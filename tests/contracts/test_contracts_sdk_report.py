@@ -8,7 +8,7 @@ import difflib
 from mockserver.contracts import sdk_report
 
 
-def test_the_committed_report_is_what_the_script_generates_now():
+def test_the_committed_report_is_what_the_script_generates_now(hubble_vendor_spec):
     generated = sdk_report.generate()
     committed = sdk_report.DEFAULT_OUTPUT.read_text(encoding="utf-8")
     if generated != committed:
@@ -28,7 +28,7 @@ def test_the_committed_report_is_what_the_script_generates_now():
         assert finding in generated, finding
 
 
-def test_check_mode_reports_an_outdated_file(tmp_path, cli):
+def test_check_mode_reports_an_outdated_file(tmp_path, cli, hubble_vendor_spec):
     stale = tmp_path / "REPORT.md"
     stale.write_text("old\n")
     result = cli("contracts", "sdk-report", "--check", "--output", str(stale))

@@ -122,3 +122,14 @@ def test_clock_reset_hands_the_clock_back_and_unknown_fields_are_refused(open_se
     assert back["mode"] == "real" and back["now"] < far - 86000
     r = httpx.post(f"{open_server.base_url}/_mock/clock", json={"advance": 5})
     assert r.status_code == 400 and "unknown clock fields ['advance']" in r.json()["error"]
+
+
+def test_requests_total_counts_the_matches_not_the_journal(open_server: MockServer) -> None:
+    with httpx.Client(base_url=open_server.base_url) as client:
+        for _ in range(3):
+            client.get("/bumblebee/webhooks")
+        client.get("/hubble/api/org/x/devices")
+        body = client.get("/_mock/requests", params={"api": "bumblebee", "limit": 2}).json()
+    assert body["total"] == 3  # every bumblebee request retained, though only 2 are listed
+    assert len(body["requests"]) == 2
+    assert body["journal_size"] >= 4

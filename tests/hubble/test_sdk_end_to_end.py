@@ -159,3 +159,38 @@ def test_sdk_sees_wrong_org_as_bad_credentials(fake_env):
         Organization(other, fake_env.token)
     with client_for(fake_env.server, org_id=other) as client:
         assert client.get("/check").status_code == 401
+
+
+@pytest.fixture
+def limited_frozen_env(monkeypatch):
+    """A server of its own with the vendor's rate limits on and the clock frozen."""
+    from hubble_helpers import T0, start_server
+
+    server = start_server(clock="frozen", clock_start=T0, rate_limit=True)
+    creds = server.credentials()["hubble"]
+    monkeypatch.setattr(cloud, "_ENVIRONMENTS", [cloud.Environment("FAKE", creds["base_url"])])
+    try:
+        yield creds
+    finally:
+        server.stop()
+
+
+def test_cli_runs_ten_times_in_a_row_against_a_frozen_sandbox(limited_frozen_env):
+    """reference/hubble-real-client.md: the SDK "treats ANY error there (429 and 500 included)
+    as bad credentials" and "never retries". Rate limits are about real time (seed 000 lines
+    25-30: Retry-After in seconds to wait), so a frozen sandbox clock must not pin the
+    buckets full: ten CLI runs, each a third of a second apart in real time (what the 3/s
+    endpoint limit needs), all see valid credentials."""
+    import time
+
+    runner = CliRunner()
+    env = {"HUBBLE_ORG_ID": limited_frozen_env["org_id"], "HUBBLE_API_TOKEN": limited_frozen_env["token"], "NO_COLOR": "1"}
+    outputs = []
+    for i in range(10):
+        args = ["validate-credentials"] if i % 2 == 0 else ["org", "info"]
+        result = runner.invoke(cli, args, env=env)
+        outputs.append((result.exit_code, result.output))
+        time.sleep(0.4)  # a person or a script re-running the CLI; the endpoint allows 3 a second
+    assert all(code == 0 for code, _ in outputs), outputs
+    assert not any("Invalid credentials" in out for _, out in outputs)
+    assert sum('Valid credentials (env="FAKE")' in out for _, out in outputs) == 5

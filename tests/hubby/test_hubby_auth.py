@@ -9,6 +9,7 @@ import hmac
 import json
 import shutil
 import subprocess
+import time
 from typing import Any
 
 import httpx
@@ -153,7 +154,7 @@ def test_timestamps_outside_the_window(mockserver: MockServer, creds: dict[str, 
         assert r.status_code == 401
         message = r.json()["message"]
         assert message.startswith("Request timestamp is too old or too far in the future")
-        assert f"is 301.000 s {word} the server clock" in message
+        assert f"301.000 s {word} the sandbox clock" in message and "real time" in message
         assert "the accepted window is 300 s either way" in message
     finally:
         mockserver.unfreeze()
@@ -170,15 +171,23 @@ def test_timestamps_inside_the_window(mockserver: MockServer, creds: dict[str, s
         mockserver.unfreeze()
 
 
-def test_a_replay_after_the_window_fails(mockserver: MockServer, creds: dict[str, str]) -> None:
+def test_a_signature_made_with_real_time_survives_a_sandbox_clock_move(mockserver: MockServer, creds: dict[str, str]) -> None:
+    """Seed 002 line 29: `x-timestamp` is the *current* Unix time in milliseconds; hubby-notes.md
+    line 92: no skew window is documented. The fake's window (±300 s) therefore applies to real
+    time or the sandbox clock, whichever the partner signed with (issue 12, item 6)."""
     mockserver.freeze()
     try:
-        headers = python_partner_headers(creds["secret"], creds["key"], "GET", "/countries", now_ms(mockserver))
-        assert raw(mockserver, "GET", "/countries", headers).status_code == 200
-        mockserver.advance(301)
-        r = raw(mockserver, "GET", "/countries", headers)
+        real_headers = python_partner_headers(creds["secret"], creds["key"], "GET", "/countries", int(time.time() * 1000))
+        assert raw(mockserver, "GET", "/countries", real_headers).status_code == 200
+        mockserver.advance(3600)  # the sandbox is an hour ahead of real time now
+        assert raw(mockserver, "GET", "/countries", real_headers).status_code == 200
+        sandbox = python_partner_headers(creds["secret"], creds["key"], "GET", "/countries", now_ms(mockserver))
+        assert raw(mockserver, "GET", "/countries", sandbox).status_code == 200
+        stale = int(time.time() * 1000) - 301_000  # outside both windows
+        r = raw(mockserver, "GET", "/countries", python_partner_headers(creds["secret"], creds["key"], "GET", "/countries", stale))
         assert r.status_code == 401
-        assert "301.000 s behind" in r.json()["message"]
+        message = r.json()["message"]
+        assert "behind real time" in message and "behind the sandbox clock" in message
     finally:
         mockserver.unfreeze()
 

@@ -98,8 +98,10 @@ def test_all_nine_events_with_exact_payloads(hooked: Partner, mockserver: MockSe
     for t in (20, 50, 80):
         assert got[f"package.usage.{t}_percent"] == [{"event": f"package.usage.{t}_percent", "timestamp": now, "data": {
             **ids, "package_id": "pkg_gr_1gb_365", "destination": "GR", "size": "1GB", "package_type": "data-limited",
-            "used_bytes": used[t], "remaining_bytes": gb - used[t], "duration_days": 365, "elapsed_days": 0,
-            "remaining_days": 365, "usage_percent": t}}]  # fmt: skip
+            "used_bytes": used[t], "remaining_bytes": gb - used[t], "usage_percent": t}}]  # fmt: skip
+        # seed 002 (package.usage.*): size/used_bytes/remaining_bytes "data-limited packages",
+        # duration_days/elapsed_days/remaining_days "time-limited packages": a data-limited
+        # package sends no day counts
     assert got["booking.within_cutoff"] == [{"event": "booking.within_cutoff", "timestamp": iso(dep_ts - 7 * DAY), "data": {
         **ids, "departure_date": departure(dep_ts), "days_until_departure": 7, "esim_installed": False}}]  # fmt: skip
     assert got["booking.about_to_depart"] == [{"event": "booking.about_to_depart", "timestamp": iso(dep_ts - 2 * 3600), "data": {
@@ -147,6 +149,8 @@ def test_time_limited_thresholds_follow_the_clock(hooked: Partner, mockserver: M
     assert [(u["data"]["usage_percent"], u["data"]["elapsed_days"], u["data"]["remaining_days"]) for u in usage] == [
         (20, 1, 6), (50, 3, 4), (80, 5, 2)]  # fmt: skip
     assert all(check(u)["data"]["duration_days"] == 7 and u["data"]["package_type"] == "time-limited" for u in usage)
+    # seed 002: size and the byte counts are "data-limited packages" only
+    assert not any({"size", "used_bytes", "remaining_bytes"} & set(u["data"]) for u in usage)
     assert hooked.client.get(f"/esims/{iccid}").json()["data"]["packages"][0]["status"] == "expired"
 
 
@@ -210,7 +214,8 @@ def test_custom_webhook_key_and_removing_the_webhook(hooked: Partner, mockserver
     last = mockserver.call("GET", "/hubby/events", params={"type": "promo_code.redeemed", "booking": b["id"]})["events"][-1]
     assert last["webhook_message"] is None and "no webhook URL" in last["webhook_note"]
     listed = mockserver.call("GET", "/hubby/webhook", params={"partner_api_key": hooked.api_key})["webhooks"]
-    assert listed == [{"partner": hooked.id, "partner_api_key": hooked.api_key, "url": None, "webhook_api_key": None}]
+    assert listed == [{"partner": hooked.id, "partner_api_key": hooked.api_key, "url": None, "webhook_api_key": None,
+                      "scenario_events": True}]
 
 
 def test_each_partner_gets_only_its_own_events(new_partner: Any, mockserver: MockServer, hubby_api: Any) -> None:

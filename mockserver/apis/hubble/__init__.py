@@ -25,6 +25,7 @@ def mount(runtime: Runtime) -> ApiMount:
         errors.render,
         authenticate=auth.authenticate,
         rate_buckets=auth.rate_buckets,
+        rate_limited_headers=auth.rate_limited_headers,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ...kernel.api import Call
 from ...kernel.errors import ApiError
 from ...kernel.ratelimit import Limit
+from ...kernel.validation import parse_request
 
 PER_ENDPOINT = Limit(capacity=3, rate=3.0)
 PER_ORG = Limit(capacity=15, rate=15.0)
@@ -37,3 +38,17 @@ def rate_buckets(call: Call) -> list[tuple[str, Limit]] | None:
         return None
     org = principal.org_id
     return [(f"hubble:{org}:{call.op.operation_id}", PER_ENDPOINT), (f"hubble:{org}", PER_ORG)]
+
+
+PACKETS = "retrieve-organization-packets"
+
+
+def rate_limited_headers(call: Call) -> dict[str, str]:
+    """The vendor's packets 429 carries `Continuation-Token` besides `Retry-After`."""
+    if call.op.operation_id != PACKETS:
+        return {}
+    parsed = parse_request(call.op, call.path_params, call.headers, call.raw_query, b"")
+    if parsed.violations:  # the request would be a 400 anyway: there is no position to resume
+        return {}
+    token = call.model.resume_token_for(parsed.path_params["org_id"], parsed.query, call.headers.get("continuation-token"))
+    return {"Continuation-Token": token} if token is not None else {}

@@ -290,10 +290,10 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     @staticmethod
     def user_view(record: dict[str, Any]) -> dict[str, Any]:
         out = {k: record[k] for k in ("user_id", "email", "email_confirmed", "created_at", "role")}
-        for key in ("first_name", "last_name"):
+        # the vendor types last_active_at an integer: a user who never logged in has none
+        for key in ("first_name", "last_name", "last_active_at"):
             if record.get(key) is not None:
                 out[key] = record[key]
-        out["last_active_at"] = record.get("last_active_at")
         return out
 
     def list_users(self, org_id: str, page_number: int, page_size: int) -> list[dict[str, Any]]:

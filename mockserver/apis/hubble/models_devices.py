@@ -248,26 +248,32 @@ class DevicesMixin:
         self.devices.put(device_id, updated)
         return self.device_view(updated)
 
-    def batch_update_devices(self: HubbleBackend, org_id: str, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def batch_update_devices(self: HubbleBackend, org_id: str, updates: list[dict[str, Any]]) -> dict[str, Any]:
+        """Apply every update that can be applied; report the others item by item.
+
+        The vendor says some updates may apply and others not; the response keeps its
+        documented `devices` (the updated ones) and adds the helper guide's `results`
+        (seed 001: one `{device_id, status: success|error, error}` per item, in order)."""
         self.org(org_id)
         seen: set[str] = set()
-        dupes = []
-        for item in updates:
-            if item["device_id"] in seen:
-                dupes.append(item["device_id"])
-            seen.add(item["device_id"])
-        if dupes:
-            raise ApiError(400, f"updates: device ids appear more than once: {sorted(set(dupes))[:10]}")
-        unknown = [u["device_id"] for u in updates if (d := self.devices.get(u["device_id"])) is None or d["org_id"] != org_id]
-        if unknown:
-            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-            raise ApiError(404, f"no such devices in this organization: {', '.join(unknown[:10])}{more}")
-        planned = [self._apply_update(self.devices[u["device_id"]], u, f"updates[{i}]") for i, u in enumerate(updates)]
-        out = []
-        for record in planned:  # every update is checked before any is applied
-            self.devices.put(record["id"], record)
-            out.append(self.device_view(record))
-        return out
+        devices, results = [], []
+        for i, item in enumerate(updates):
+            device_id = item["device_id"]
+            record = self.devices.get(device_id)
+            try:
+                if device_id in seen:
+                    raise ApiError(400, f"updates[{i}]: device {device_id} appears more than once; its first update was applied")
+                seen.add(device_id)
+                if record is None or record["org_id"] != org_id:
+                    raise ApiError(404, f"updates[{i}]: no device {device_id} in this organization")
+                updated = self._apply_update(record, item, f"updates[{i}]")
+            except ApiError as err:
+                results.append({"device_id": device_id, "status": "error", "error": err.message})
+                continue
+            self.devices.put(device_id, updated)
+            devices.append(self.device_view(updated))
+            results.append({"device_id": device_id, "status": "success"})
+        return {"devices": devices, "results": results}
 
     @staticmethod
     def _apply_update(record: dict[str, Any], body: dict[str, Any], where: str) -> dict[str, Any]:

@@ -44,12 +44,13 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
         interval = "hour" if days <= 1 else ("day" if days <= 31 else "month")
     if interval in ("hour", "day"):
         width = HOUR if interval == "hour" else DAY
-        complete = days * (24 if interval == "hour" else 1)
+        per_day = DAY // width
+        complete = days * per_day
         if complete > MAX_BUCKETS:
             raise ApiError(
                 400,
                 f"days={days} with time_interval={interval} makes {complete} buckets; at most {MAX_BUCKETS} "
-                f"(use days <= {MAX_BUCKETS * width // (DAY * (24 if interval == 'hour' else 1)) or 1} or a wider interval)",
+                f"(use days <= {MAX_BUCKETS // per_day} or a wider interval)",
             )
         current = now // width * width
         return [(current - k * width, current - (k - 1) * width) for k in range(complete, -1, -1)]

@@ -2,8 +2,9 @@
 
 Table `hubble.packets`: str(n) -> {n, org, dev, rx, ts, env, name, tags, payload, rssi,
 counter, seq_no, loc, net, adv}. `n` is the stream position (a counter that only grows),
-`rx` the time the packet entered the stream (the clock at arrival, never decreasing), `ts`
-the time a gateway heard it (`device.timestamp`; the advertisement's own timestamp for
+`rx` the time the packet entered the stream (the clock at arrival, never decreasing; a
+clock moved back pulls later arrivals back to it), `ts` the time the network received it
+(what `start`/`end` filter on) (`device.timestamp`; the advertisement's own timestamp for
 ingested packets), `env` the device's `_env` tag at arrival, `name`/`tags` the device's at
 arrival (shown when the device was deleted since), `adv` the encrypted advertisement for
 ingested/decoded packets (deduplication).
@@ -41,17 +42,26 @@ TERRESTRIAL = "TERRESTRIAL"
 
 
 class Stream:
-    """Packets in arrival order: `rx` (arrival times, non-decreasing) and `n` (positions)."""
+    """Packets in arrival order: `rx` (arrival times, non-decreasing) and `n` (positions).
 
-    __slots__ = ("rx", "n")
+    `lead` and `lag` bound how far a packet's network time (`ts`) lies after or before its
+    arrival, so a read filtered on `ts` still starts and stops with a bisect on `rx`."""
+
+    __slots__ = ("rx", "n", "lead", "lag")
 
     def __init__(self) -> None:
         self.rx: list[float] = []
         self.n: list[int] = []
+        self.lead = 0.0
+        self.lag = 0.0
 
-    def append(self, rx: float, n: int) -> None:
+    def append(self, rx: float, n: int, ts: float) -> None:
         self.rx.append(rx)
         self.n.append(n)
+        if ts > rx:
+            self.lead = max(self.lead, ts - rx)
+        else:
+            self.lag = max(self.lag, rx - ts)
 
     def __len__(self) -> int:
         return len(self.n)
@@ -83,7 +93,7 @@ class PacketsMixin:
             stream = self._streams.get(key)
             if stream is None:
                 stream = self._streams[key] = Stream()
-            stream.append(rx, n)
+            stream.append(rx, n, p["ts"])
         last = self._last.setdefault(p["dev"], {})
         prev = last.get(p["net"])
         if prev is None or p["ts"] >= prev[0]:
@@ -92,6 +102,18 @@ class PacketsMixin:
             self._seen_adv.add((p["org"], p["adv"]))
         self._last_rx = max(self._last_rx, rx)
         self._next_n = max(self._next_n, n + 1)
+
+    def clock_moved_back(self: HubbleBackend) -> None:
+        """After the sandbox clock went back (a clock reset, a restore): packets that arrived
+        while it was ahead now arrived at the new now, so arrival order and the clock agree
+        and the next packet does not inherit an arrival time in the future."""
+        now = self.now()
+        if self._last_rx <= now:
+            return
+        for key, p in list(self.packets.items()):
+            if p["rx"] > now:
+                self.packets.put(key, {**p, "rx": now})
+        self._rebuild_packets()
 
     def stream(self: HubbleBackend, key: str) -> Stream:
         return self._streams.get(key) or Stream()
@@ -166,31 +188,33 @@ class PacketsMixin:
         else:
             st = self._new_packet_query(org_id, query, now)
         stream = self.stream(st["src"])
-        start, end, incl = st["start"], st["end"], st["incl"]
+        start, end = st["start"], st["end"]
+        upto = st.get("upto")  # a device read without `end`: the last position at its first request
         envs = set(st["envs"]) if st["envs"] else None
-        i = bisect.bisect_left(stream.rx, start)
+        # `start`/`end` filter on the time the network received the packet (`ts`); the
+        # stream is in arrival order, so the scan starts and stops with the stream's margins
+        i = bisect.bisect_left(stream.rx, start - stream.lead)
         if st["pos"] is not None:
             i = max(i, bisect.bisect_right(stream.n, st["pos"]))
+        stop = None if end is None else end + stream.lag
         out: list[dict[str, Any]] = []
         pos = st["pos"]
         beyond = False
         total = len(stream)
         while i < total and len(out) < PAGE_SIZE:
-            rx = stream.rx[i]
-            if end is not None and (rx > end if incl else rx >= end):
+            if (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto):
                 beyond = True
                 break
             p = self.packets.get(str(stream.n[i]))
             pos = stream.n[i]
             i += 1
-            if p is None or (envs and p["env"] not in envs):
+            if p is None or (envs and p["env"] not in envs) or p["ts"] < start or (end is not None and p["ts"] >= end):
                 continue
             out.append(self.packet_view(p))
-        if i < total and end is not None and not beyond:
-            rx = stream.rx[i]
-            beyond = rx > end if incl else rx >= end
+        if i < total and not beyond:
+            beyond = (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto)
         exhausted = i >= total
-        if beyond or (exhausted and end is not None and end <= now):
+        if beyond or (exhausted and upto is not None) or (exhausted and end is not None and end <= now):
             return out, "", None  # the window is read to its end: paging is over
         next_token = self.packet_pages.encode({**st, "pos": pos})
         if exhausted:  # caught up with the stream: come back later for more
@@ -198,18 +222,29 @@ class PacketsMixin:
             return out, next_token, wait
         return out, next_token, None
 
+    def resume_token_for(self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
+        """The Continuation-Token a refused (429) packets read carries, so the client resumes
+        where it stood: the token it sent, or one that starts its query as it stands now.
+        None when the query itself would be refused."""
+        if token:
+            return token
+        try:
+            return self.packet_pages.encode(self._new_packet_query(org_id, query, self.now()))
+        except ApiError:
+            return None
+
     def _new_packet_query(self: HubbleBackend, org_id: str, query: dict[str, Any], now: float) -> dict[str, Any]:
         start = query.get("start")
         start = max(0.0, now - DEFAULT_WINDOW) if start is None else float(start)
         start = max(start, now - RETENTION)  # granular packets are kept 30 days
         end = query.get("end")
-        incl = False
+        upto = None
         device_id = query.get("device_id")
         envs = env_filter(query.get("filter_tags"))
         if device_id is not None:
             self.device(org_id, device_id)
-            if end is None:  # a device-filtered read pages up to now, then ends
-                end, incl = now, True
+            if end is None:  # a device-filtered read pages up to what has arrived now, then ends
+                upto = self._next_n - 1
             src = f"dev:{device_id}"
             stream_envs = sorted(envs) if envs else []
         elif envs is not None and len(envs) == 1:
@@ -218,7 +253,7 @@ class PacketsMixin:
             src, stream_envs = f"org:{org_id}", []
         if end is not None and end < start:
             raise ApiError(400, f"end ({end}) is before start ({int(start)})")
-        return {"org": org_id, "src": src, "start": start, "end": end, "incl": incl, "envs": stream_envs, "pos": None}
+        return {"org": org_id, "src": src, "start": start, "end": end, "upto": upto, "envs": stream_envs, "pos": None}
 
     # -- ingest and decode -----------------------------------------------------------------------
     def _store_decoded(

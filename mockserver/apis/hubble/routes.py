@@ -86,7 +86,7 @@ def update_device(call: Call) -> dict:
 
 
 def batch_update_devices(call: Call) -> dict:
-    return {"devices": _m(call).batch_update_devices(_org(call), _body(call)["updates"])}
+    return _m(call).batch_update_devices(_org(call), _body(call)["updates"])
 
 
 def delete_device(call: Call) -> dict:

@@ -7,7 +7,9 @@ Every partner call carries `x-api-key`, `x-timestamp` (Unix milliseconds) and
 
 with no separator and no body. The path may be signed with or without the `/api` prefix
 (Hubby's own documents show both). The timestamp must be within
-`settings.hubby_signature_window` seconds of the server clock, either way. Each failure
+`settings.hubby_signature_window` seconds, either way, of real time or of the sandbox clock
+(a partner signs with its wall clock whatever the sandbox shows; the 401 says how far off
+it is from each). Each failure
 has its own 401 message, and the journal entry's `debug.expected_string_to_sign` lists the
 strings the server would have accepted.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -77,17 +80,7 @@ def _hmac(call: Call) -> dict[str, Any]:
     call.debug["expected_string_to_sign"] = expected
     if not raw_ts.isdigit():
         raise ApiError(401, f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
-    rt = call.runtime
-    window = float(rt.settings.hubby_signature_window)
-    skew = (int(raw_ts) - rt.clock.now_ms()) / 1000.0
-    if abs(skew) > window:
-        direction = "behind" if skew < 0 else "ahead of"
-        hint = "; it looks like seconds, but x-timestamp is in milliseconds" if len(raw_ts) <= 10 else ""
-        raise ApiError(
-            401,
-            f"Request timestamp is too old or too far in the future: x-timestamp {raw_ts} is {abs(skew):.3f} s "
-            f"{direction} the server clock; the accepted window is {window:g} s either way{hint}",
-        )
+    _check_timestamp(call, raw_ts)
     given = headers["x-signature"].strip()
     secret = partner["secret"]
     matches = [hmac.compare_digest(given.encode(), sign(secret, s).encode()) for s in expected]
@@ -99,6 +92,32 @@ def _hmac(call: Call) -> dict[str, Any]:
             f"'{expected[0]}' or '{expected[1]}'{_hint(given, secret, raw_ts, call)}",
         )
     return partner
+
+
+def _check_timestamp(call: Call, raw_ts: str) -> None:
+    """Within the window of the sandbox clock or of real time: a partner signs with its own
+    wall clock, a test may sign with the sandbox's (`GET /_mock/clock`); both are honest."""
+    rt = call.runtime
+    window = float(rt.settings.hubby_signature_window)
+    ts_ms = int(raw_ts)
+    sandbox = (ts_ms - rt.clock.now_ms()) / 1000.0
+    real = (ts_ms - int(time.time() * 1000)) / 1000.0
+    if abs(sandbox) <= window or abs(real) <= window:
+        return
+    hint = "; it looks like seconds, but x-timestamp is in milliseconds" if len(raw_ts) <= 10 else ""
+    if rt.clock.mode == "real" and abs(sandbox - real) < 1:
+        against = f"{_offset(sandbox)} the server clock"
+    else:
+        against = f"{_offset(real)} real time and {_offset(sandbox)} the sandbox clock"
+    raise ApiError(
+        401,
+        f"Request timestamp is too old or too far in the future: x-timestamp {raw_ts} is {against}; "
+        f"the accepted window is {window:g} s either way of real time or of the sandbox clock{hint}",
+    )
+
+
+def _offset(skew: float) -> str:
+    return f"{abs(skew):.3f} s {'behind' if skew < 0 else 'ahead of'}"
 
 
 def _hint(given: str, secret: str, ts: str, call: Call) -> str:

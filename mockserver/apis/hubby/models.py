@@ -174,8 +174,13 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
             or next((p for p in self.partners.values() if p["name"] == ref), None)
         )
 
-    def set_webhook(self, partner: dict[str, Any], url: str | None, webhook_api_key: str | None = None) -> dict[str, Any]:
-        record = {**partner, "webhook_url": url, "webhook_api_key": webhook_api_key if url else None}
+    def set_webhook(
+        self, partner: dict[str, Any], url: str | None, webhook_api_key: str | None = None, scenario_events: bool = True
+    ) -> dict[str, Any]:
+        """`scenario_events=False`: events about the scenario's own bookings (reminders that fire
+        when a test moves the clock) are logged but not sent to this URL."""
+        record = {**partner, "webhook_url": url, "webhook_api_key": webhook_api_key if url else None,
+                  "scenario_events": scenario_events}  # fmt: skip
         self.partners.put(partner["id"], record)
         return record
 

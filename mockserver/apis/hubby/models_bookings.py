@@ -102,6 +102,7 @@ class BookingRules:
             departure_past_after=departure.past_after,
             cutoff_sent_at=None,
             about_to_depart_sent_at=None,
+            from_scenario=self.seeding,  # a webhook may opt out of the scenario's own events
         )
         for spec, packages in zip(specs, resolved, strict=True):
             user = spec.get("external_user_id") or booking_level_user

@@ -45,7 +45,7 @@ class TravelerRules:
         record = {"token": token, "partner": partner["id"], "external_user_id": user, "email": email,
                   "created_at": self.now, "expires_at": self.now + REDIRECT_TOKEN_SECONDS, "used_at": None}  # fmt: skip
         self.redirect_tokens.put(token, record)
-        return {"token": token, "redirect_url": f"{WEBAPP_URL}?token={token}", "expires_at": iso(record["expires_at"])}
+        return {"token": token, "redirect_token": token, "redirect_url": f"{WEBAPP_URL}?token={token}", "expires_at": iso(record["expires_at"])}
 
     def exchange_redirect_token(self: HubbyBackend, token: str) -> dict[str, Any]:
         record = self.redirect_tokens.get(token)

@@ -88,7 +88,8 @@ def create_redirect_token(call: Call) -> dict:
 
 
 def exchange_redirect_token(call: Call) -> dict:
-    return _ok(call.model.exchange_redirect_token(call.body["token"]))
+    body = call.body  # the reference says redirect_token, the types repo token: take either
+    return _ok(call.model.exchange_redirect_token(body.get("redirect_token") or body["token"]))
 
 
 def get_webapp_dashboard(call: Call) -> dict:
@@ -114,6 +115,10 @@ def check_device_compatibility(call: Call) -> dict:
     return _ok(compatibility(call.body))
 
 
+def check_device_compatibility_query(call: Call) -> dict:
+    return _ok(compatibility(call.query))
+
+
 HANDLERS = {
     "createBooking": create_booking,
     "listBookings": list_bookings,
@@ -135,4 +140,5 @@ HANDLERS = {
     "getNativeInstructions": get_native_instructions,
     "redeemNativePackage": redeem_native_package,
     "checkDeviceCompatibility": check_device_compatibility,
+    "checkDeviceCompatibilityQuery": check_device_compatibility_query,
 }

@@ -68,7 +68,8 @@ def control_routes(runtime: Runtime) -> list[Route]:
 
     def webhook_view(p: dict[str, Any]) -> dict[str, Any]:
         return {"partner": p["id"], "partner_api_key": p["api_key"], "url": p.get("webhook_url"),
-                "webhook_api_key": (p.get("webhook_api_key") or p["api_key"]) if p.get("webhook_url") else None}  # fmt: skip
+                "webhook_api_key": (p.get("webhook_api_key") or p["api_key"]) if p.get("webhook_url") else None,
+                "scenario_events": p.get("scenario_events", True)}  # fmt: skip
 
     async def webhook(request: Request) -> Any:
         m = model()
@@ -91,7 +92,10 @@ def control_routes(runtime: Runtime) -> list[Route]:
         key = data.get("webhook_api_key")
         if key is not None and (not isinstance(key, str) or not key):
             raise ControlError(400, "webhook_api_key must be a non-empty string")
-        return webhook_view(m.set_webhook(partner, url, key))
+        scenario_events = data.get("scenario_events", True)
+        if not isinstance(scenario_events, bool):
+            raise ControlError(400, "scenario_events must be true or false")
+        return webhook_view(m.set_webhook(partner, url, key, scenario_events))
 
     async def partners(request: Request) -> Any:
         m = model()

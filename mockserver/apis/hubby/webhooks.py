@@ -18,7 +18,9 @@ leaves stale timers behind (an epoch counter makes those return at once).
 Choices where the record is thin (also in the README fidelity table):
 - `booking_id` in payloads is the partner's booking_id, or Hubby's id when the booking has none;
 - fields without a value are left out (no nulls): external_user_id when the traveler has
-  none, size and remaining_bytes for unlimited packages;
+  none; usage events carry size, used_bytes and remaining_bytes for data-limited and starter
+  packages and duration_days, elapsed_days and remaining_days for time-limited and
+  unlimited ones (seed 002 scopes each field to one package type);
 - usage thresholds follow data for data-limited and starter packages, elapsed time for
   time-limited and unlimited ones; a jump past several thresholds sends each one, in order;
 - a departure given as a date is midnight UTC in payloads; a date-time without an offset is
@@ -72,6 +74,9 @@ class HubbyWebhooks:
             b.set_log_message(entry, None, "not delivered: it happened while the scenario was being loaded")
         elif not partner.get("webhook_url"):
             b.set_log_message(entry, None, "not delivered: no webhook URL configured (PUT /_mock/hubby/webhook)")
+        elif not partner.get("scenario_events", True) and (b.bookings.get(booking or "") or {}).get("from_scenario"):
+            b.set_log_message(entry, None, "not delivered: the booking comes from the scenario and the webhook "
+                                           "was registered with scenario_events=false")  # fmt: skip
         elif rt.webhooks is None:
             b.set_log_message(entry, None, "not delivered: no webhook engine")
         else:
@@ -135,18 +140,21 @@ class HubbyWebhooks:
         activated = entry["activated_at"] if entry["activated_at"] is not None else now
         expires = entry["expires_at"] if entry["expires_at"] is not None else activated + entry["duration_days"] * DAY
         total = entry["total_bytes"]
+        # seed 002: size and the byte counts are for data-limited packages, the day counts for
+        # time-limited ones; each package sends the set its thresholds follow
+        by_time = entry["package_type"] in TIME_TYPES
         data = _compact(
             external_user_id=entry["external_user_id"] or esim["external_user_id"],
             booking_id=self._booking_ref(booking, entry["booking_id"]),
             package_id=entry["package_id"],
             destination=entry["destination"],
-            size=entry["size"],
+            size=None if by_time else entry["size"],
             package_type=entry["package_type"],
-            used_bytes=entry["used_bytes"],
-            remaining_bytes=None if total is None else max(0, total - entry["used_bytes"]),
-            duration_days=entry["duration_days"],
-            elapsed_days=max(0, int((now - activated + _EPS) // DAY)),
-            remaining_days=max(0, math.ceil((expires - now) / DAY - _EPS)),
+            used_bytes=None if by_time else entry["used_bytes"],
+            remaining_bytes=None if by_time or total is None else max(0, total - entry["used_bytes"]),
+            duration_days=entry["duration_days"] if by_time else None,
+            elapsed_days=max(0, int((now - activated + _EPS) // DAY)) if by_time else None,
+            remaining_days=max(0, math.ceil((expires - now) / DAY - _EPS)) if by_time else None,
             usage_percent=threshold,
         )
         self.emit(f"package.usage.{threshold}_percent", esim["partner"], data, booking=entry["booking"])
