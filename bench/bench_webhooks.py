@@ -6,7 +6,7 @@ A receiver process (raw asyncio HTTP/1.1, answers 200 to everything, so it costs
 as possible and runs on its own core) listens on one or more local ports. Then:
 
 1. deliveries per second: N messages enqueued under a frozen clock and delivered by one
-   `timers.advance(0)` (every one is a real HTTP POST through httpx);
+   `timers.advance(0)` (every one is a real HTTP POST: the engine's keep-alive HTTP/1.1 client);
 2. one frozen-clock advance over 10,000 pending messages: how long `timers.advance(60)`
    takes to deliver them all.
 """

@@ -63,12 +63,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def not_found(request: Request, exc: Exception) -> Response:
         """A path no mount takes (e.g. one with a newline, which Starlette's mount patterns
-        do not match) still gets a 404 in the error shape of the API it was meant for."""
+        do not match) still gets a 404 in the error shape of the API it was meant for, with the
+        `X-Request-ID` every response of that API carries."""
         path = request.url.path
         for api in REGISTRY:
             if path == api.MOUNT or path.startswith(api.MOUNT + "/"):
                 body = api.errors.render(ApiError(404, f"no such endpoint: {request.method} {path}"))
-                return JSONResponse(body, status_code=404)
+                request_id = request.headers.get("x-request-id") or runtime.next_request_id()
+                return JSONResponse(body, status_code=404, headers={"X-Request-ID": request_id})
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
     app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})

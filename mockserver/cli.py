@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .contracts_cli import register as register_contracts
+from .record import register as register_record
 from .settings import Settings
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="warning")
     register_contracts(sub)
+    register_record(sub)
     return parser
 
 

@@ -126,7 +126,7 @@ def attach_auth(schema: Any, auth: Any, header_names: frozenset[str]) -> None:
 
     class Credentials:
         def get(self, case: Any, context: Any) -> Any:
-            return None if _negates_credentials(case, header_names) else auth
+            return None if negates_credentials(case, header_names) else auth
 
         def set(self, case: Any, data: Any, context: Any) -> None:
             case._auth = data  # applied by `requests` at send time, after serialization
@@ -134,7 +134,7 @@ def attach_auth(schema: Any, auth: Any, header_names: frozenset[str]) -> None:
     schema.auth.auth(refresh_interval=None)(Credentials)
 
 
-def _negates_credentials(case: Any, header_names: frozenset[str]) -> bool:
+def negates_credentials(case: Any, header_names: frozenset[str]) -> bool:
     from schemathesis.core.parameters import ParameterLocation
 
     meta = case.meta

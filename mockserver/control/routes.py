@@ -94,20 +94,20 @@ def control_app(runtime: Runtime) -> Starlette:
         q = request.query_params
         limit = _int_param(q.get("limit"), "limit")
         status = _int_param(q.get("status"), "status")
-        matches = rt.journal.entries(
-            api=q.get("api"),
-            method=q.get("method"),
-            path=q.get("path"),
-            operation_id=q.get("operation_id"),
-            status=status,
-            violations=q.get("violations") in ("1", "true"),
-        )
+        filters = {
+            "api": q.get("api"),
+            "method": q.get("method"),
+            "path": q.get("path"),
+            "operation_id": q.get("operation_id"),
+            "status": status,
+            "violations": q.get("violations") in ("1", "true"),
+        }
         # total: how many retained entries match the filters (limit only shortens the list);
         # journal_size: everything retained, whatever the filters
         return JSONResponse({
-            "total": len(matches),
+            "total": rt.journal.count(**filters),
             "journal_size": rt.journal.total,
-            "requests": matches if limit is None else matches[:limit],
+            "requests": rt.journal.entries(**filters, limit=limit),
         })
 
     async def deliveries(request: Request) -> Response:

@@ -74,6 +74,24 @@ class Call:
         return self.query.get(name, default)
 
 
+class RequestHeaders(Headers):
+    """Starlette's Headers with a `get` that reads a dict built on first use: a request's
+    headers are looked up half a dozen times (request id, fault, auth, parameters, paging),
+    and most of those names are absent, which Headers answers by scanning the list and
+    raising KeyError each time. Same answers: lowercase names, the first of repeated ones."""
+
+    _first: dict[str, str] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        first = self._first
+        if first is None:
+            first = {}
+            for name, value in self.raw:
+                first.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+            self._first = first
+        return first.get(key.lower(), default)
+
+
 Handler = Callable[[Call], Any]
 Authenticator = Callable[[Call], Any]
 RateBuckets = Callable[[Call], list | None]
@@ -113,7 +131,7 @@ class ApiMount:
             return
         rt = self.runtime
         started = time.perf_counter()
-        headers = Headers(scope=scope)
+        headers = RequestHeaders(scope=scope)
         root = scope.get("root_path", "")
         full_path = scope["path"]
         path = full_path[len(root) :] if root and full_path.startswith(root) else full_path
@@ -128,41 +146,26 @@ class ApiMount:
             "path": full_path,
             "query": raw_query,
             "operation_id": None,
-            "request": {"headers": dict(headers)},
+            # the raw ASGI list: the journal cuts it to its limits and renders it when read
+            "request": {"headers": scope.get("headers") or []},
         }
         op: Operation | None = None
         extra_headers: dict[str, str] = {}
         call: Call | None = None
         try:
-            try:
-                op, raw_params = self.spec.match(method, path)
-            except NoRoute as exc:
-                if exc.allowed:
-                    raise ApiError(
-                        405,
-                        f"method {method} is not allowed on {path}; allowed: {', '.join(exc.allowed)}",
-                        headers={"Allow": ", ".join(exc.allowed)},
-                    ) from None
-                raise ApiError(404, f"no such endpoint: {method} {path}") from None
+            op, raw_params = self._route(method, path)
             entry["operation_id"] = op.operation_id
-            fault = rt.faults.match(self.name, op.operation_id, method, path, headers)
-            if fault is not None:
-                entry["fault"] = fault.describe()
-                if fault.finishes:
-                    entry["status"] = fault.status
-                    rt.journal.record(entry)  # before the client can see the outcome
-                    await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
-                    return
-                await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
+            if await self._fault(op, method, path, headers, request_id, entry, receive, send):
+                return
             # an operation that takes no body ignores one (drained, not kept: no size limit applies)
             raw_body = await _read_body(receive, rt.settings.max_body_bytes if op.takes_body else None)
-            entry["request"]["body"] = _excerpt(raw_body)
+            entry["request"]["body"] = raw_body
             call = Call(
                 api=self.name,
                 op=op,
                 method=method,
                 path=path,
-                path_params=dict(raw_params),
+                path_params=raw_params,
                 query={},
                 headers=headers,
                 raw_query=raw_query,
@@ -172,28 +175,9 @@ class ApiMount:
                 runtime=rt,
                 model=self.model,
             )
-            if self.authenticate is not None:
-                call.principal = self.authenticate(call)
-            if self.rate_buckets is not None:
-                buckets = self.rate_buckets(call)
-                if buckets:
-                    decision: Decision = rt.limiter.check(buckets)
-                    extra_headers.update(decision.headers())
-                    if not decision.allowed:
-                        refused = {"Retry-After": str(decision.retry_after)}
-                        if self.rate_limited_headers is not None:
-                            refused.update(self.rate_limited_headers(call))
-                        raise ApiError(429, f"rate limit exceeded; retry after {decision.retry_after} s", headers=refused)
-            violations = self._parse_and_validate(call, raw_params)
-            ignored = undeclared.find(self.spec, op, headers, raw_query)  # answered, but recorded
-            if violations or ignored:
-                entry["violations"] = [v.as_dict() for v in violations + ignored]
-            if violations:
-                raise ApiError(400, "the request does not match the API specification", violations=violations)
-            result = self.handlers[op.operation_id](call)
-            if inspect.isawaitable(result):
-                result = await result
-            reply = result if isinstance(result, Reply) else Reply(body=result)
+            self._admit(call, extra_headers)
+            self._validate(call, raw_params, entry)
+            reply = await self._handle(call)
         except ApiError as err:
             if err.violations and "violations" not in entry:
                 entry["violations"] = [v.as_dict() for v in err.violations]
@@ -209,10 +193,80 @@ class ApiMount:
         finally:
             if call is not None and call.debug:
                 entry["debug"] = call.debug
+        await self._respond(op, reply, extra_headers, request_id, entry, started, send)
 
+    # -- the steps, in order --------------------------------------------------------------------
+    def _route(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        """The operation for this method and path: 404 for an unknown path, 405 (with
+        `Allow`) for a known path and another method."""
+        try:
+            return self.spec.match(method, path)
+        except NoRoute as exc:
+            if exc.allowed:
+                raise ApiError(
+                    405,
+                    f"method {method} is not allowed on {path}; allowed: {', '.join(exc.allowed)}",
+                    headers={"Allow": ", ".join(exc.allowed)},
+                ) from None
+            raise ApiError(404, f"no such endpoint: {method} {path}") from None
+
+    async def _fault(
+        self, op: Operation, method: str, path: str, headers: Headers, request_id: str,
+        entry: dict[str, Any], receive: Callable, send: Callable,
+    ) -> bool:  # fmt: skip
+        """Apply an injected fault; True when it answered (or dropped) the request itself."""
+        rt = self.runtime
+        fault = rt.faults.match(self.name, op.operation_id, method, path, headers)
+        if fault is None:
+            return False
+        entry["fault"] = fault.describe()
+        if fault.finishes:
+            entry["status"] = fault.status
+            rt.journal.record(entry)  # before the client can see the outcome
+            await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
+            return True
+        await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
+        return False
+
+    def _admit(self, call: Call, extra_headers: dict[str, str]) -> None:
+        """Auth (401/403), then rate-limit accounting (429); the limiter's headers go on
+        every answer from here on."""
+        if self.authenticate is not None:
+            call.principal = self.authenticate(call)
+        if self.rate_buckets is not None:
+            buckets = self.rate_buckets(call)
+            if buckets:
+                decision: Decision = self.runtime.limiter.check(buckets)
+                extra_headers.update(decision.headers())
+                if not decision.allowed:
+                    refused = {"Retry-After": str(decision.retry_after)}
+                    if self.rate_limited_headers is not None:
+                        refused.update(self.rate_limited_headers(call))
+                    raise ApiError(429, f"rate limit exceeded; retry after {decision.retry_after} s", headers=refused)
+
+    def _validate(self, call: Call, raw_params: dict[str, str], entry: dict[str, Any]) -> None:
+        violations = self._parse_and_validate(call, raw_params)
+        ignored = undeclared.find(self.spec, call.op, call.headers, call.raw_query)  # answered, but recorded
+        if violations or ignored:
+            entry["violations"] = [v.as_dict() for v in violations + ignored]
+        if violations:
+            raise ApiError(400, "the request does not match the API specification", violations=violations)
+
+    async def _handle(self, call: Call) -> Reply:
+        result = self.handlers[call.op.operation_id](call)
+        if inspect.isawaitable(result):
+            result = await result
+        return result if isinstance(result, Reply) else Reply(body=result)
+
+    async def _respond(
+        self, op: Operation | None, reply: Reply, extra_headers: dict[str, str], request_id: str,
+        entry: dict[str, Any], started: float, send: Callable,
+    ) -> None:  # fmt: skip
+        """Encode, check the response against the spec, flush state, journal, send."""
+        rt = self.runtime
         body = reply.content if reply.content is not None else (b"" if reply.body is None and reply.status == 204 else dumps(reply.body))
         if op is not None:
-            problems = self._check_response(op, reply)
+            problems = self._check_response(op, reply, body)
             if problems:
                 entry["response_violations"] = [v.as_dict() for v in problems]
                 if rt.settings.strict:
@@ -229,7 +283,7 @@ class ApiMount:
         rt.store.flush()
         entry["status"] = reply.status
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        entry["response"] = {"headers": out_headers, "body": _excerpt(body)}
+        entry["response"] = {"headers": out_headers, "body": body}
         rt.journal.record(entry)
         await _send(send, reply.status, out_headers, body)
 
@@ -242,7 +296,7 @@ class ApiMount:
         call.path_params, call.query, call.body = parsed.path_params, parsed.query, parsed.body
         return parsed.violations
 
-    def _check_response(self, op: Operation, reply: Reply) -> list[Violation]:
+    def _check_response(self, op: Operation, reply: Reply, body: bytes | None = None) -> list[Violation]:
         spec_resp = op.response(reply.status)
         if spec_resp is None:
             return [Violation("response.status", f"status {reply.status} is not documented for {op.operation_id}")]
@@ -255,7 +309,38 @@ class ApiMount:
         schema = spec_resp.schemas[reply.media_type]
         if schema is None or reply.content is not None:
             return []
-        return schema.errors(reply.body, "response.body")
+        if body is None:
+            return schema.errors(reply.body, "response.body")
+        return _RESPONSE_CHECKS.errors(schema, reply.body, body)
+
+
+class _ResponseChecks:
+    """Response validation results by (schema, encoded body).
+
+    A body is checked as the bytes the client receives: the same bytes against the same
+    compiled schema always give the same answer, so a repeated answer (a poll of unchanged
+    state) is checked once. The key is the body's length and hash (not the bytes, which
+    would hold memory); the table is bounded and forgets its oldest entries first."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[int, int, int], tuple[Any, tuple[Violation, ...]]] = {}
+
+    def errors(self, schema: Any, value: Any, body: bytes) -> list[Violation]:
+        key = (id(schema), len(body), hash(body))
+        hit = self._results.get(key)
+        if hit is not None and hit[0] is schema:
+            return list(hit[1])
+        problems = schema.errors(value, "response.body")
+        results = self._results
+        if len(results) >= self.MAX_ENTRIES:
+            del results[next(iter(results))]
+        results[key] = (schema, tuple(problems))
+        return problems
+
+
+_RESPONSE_CHECKS = _ResponseChecks()
 
 
 class BodyTooLarge(ApiError):
@@ -280,11 +365,6 @@ async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) 
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _excerpt(body: bytes, limit: int = 2000) -> str:
-    text = body[:limit].decode("utf-8", errors="replace")
-    return text + ("..." if len(body) > limit else "")
 
 
 async def _send(send: Callable, status: int, headers: dict[str, str], body: bytes) -> None:

@@ -60,6 +60,27 @@ class ParsedRequest:
 
 
 def parse_request(op: Operation, raw_params: dict[str, str], headers: Headers, raw_query: str, raw_body: bytes) -> ParsedRequest:
+    names = _header_names(op)
+    header_values = tuple(headers.get(name) for name in names) if names else ()
+    key = _params_key(op, raw_params, raw_query, header_values)
+    cached = _PARAMS.get(key) if key is not None else None
+    if cached is not None and cached[0] is op:
+        _, path_params, query, violations = cached
+        out = ParsedRequest(
+            path_params=dict(path_params),
+            query={k: list(v) if isinstance(v, list) else v for k, v in query.items()},
+            violations=list(violations),
+        )
+    else:
+        out = _parse_params(op, raw_params, headers, raw_query)
+        if key is not None:
+            _PARAMS.put(key, (op, dict(out.path_params), dict(out.query), tuple(out.violations)))
+    if op.takes_body:
+        out.violations.extend(_parse_body(op, headers, raw_body, out))
+    return out
+
+
+def _parse_params(op: Operation, raw_params: dict[str, str], headers: Headers, raw_query: str) -> ParsedRequest:
     out = ParsedRequest(path_params=dict(raw_params))
     query = QueryParams(raw_query)
     for param in op.parameters:
@@ -84,9 +105,52 @@ def parse_request(op: Operation, raw_params: dict[str, str], headers: Headers, r
             out.path_params[param.name] = value
         elif param.location == "query":
             out.query[param.name] = value
-    if op.takes_body:
-        out.violations.extend(_parse_body(op, headers, raw_body, out))
     return out
+
+
+class _ParamResults:
+    """Coerced and validated parameters by (operation, path values, query string, values of
+    the operation's header parameters): parameter checking is a pure function of those, so
+    a repeated request is checked once. Bounded; only short keys are kept."""
+
+    MAX_ENTRIES = 4096
+    MAX_KEY_CHARS = 2048
+
+    def __init__(self) -> None:
+        self._results: dict[tuple, tuple] = {}
+
+    def get(self, key: tuple) -> tuple | None:
+        return self._results.get(key)
+
+    def put(self, key: tuple, value: tuple) -> None:
+        results = self._results
+        if len(results) >= self.MAX_ENTRIES:
+            del results[next(iter(results))]
+        results[key] = value
+
+
+_PARAMS = _ParamResults()
+_HEADER_NAMES: dict[int, tuple[Operation, tuple[str, ...]]] = {}
+
+
+def _header_names(op: Operation) -> tuple[str, ...]:
+    """The operation's header parameters (the part of the headers its parameters read)."""
+    known = _HEADER_NAMES.get(id(op))
+    if known is None or known[0] is not op:
+        known = _HEADER_NAMES[id(op)] = (op, tuple(p.name for p in op.parameters if p.location == "header"))
+    return known[1]
+
+
+def _params_key(op: Operation, raw_params: dict[str, str], raw_query: str, header_values: tuple) -> tuple | None:
+    size = len(raw_query)
+    for value in raw_params.values():
+        size += len(value)
+    for value in header_values:
+        if value is not None:
+            size += len(value)
+    if size > _ParamResults.MAX_KEY_CHARS:
+        return None
+    return (id(op), tuple(raw_params.values()), raw_query, header_values)
 
 
 def _parse_body(op: Operation, headers: Headers, raw_body: bytes, out: ParsedRequest) -> list[Violation]:

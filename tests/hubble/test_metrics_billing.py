@@ -40,7 +40,7 @@ def test_bucket_rules(world):
     assert stamps(api.get("/packet_metrics", params={"days": 32}).json()) == ["2025-09-01T00:00:00Z", "2025-10-01T00:00:00Z"]
     assert len(api.get("/packet_metrics", params={"days": 15, "time_interval": "hour"}).json()["buckets"]) == 361
     assert len(api.get("/packet_metrics", params={"days": 365, "time_interval": "day"}).json()["buckets"]) == 366
-    assert_error(api.get("/packet_metrics", params={"days": 16, "time_interval": "hour"}), 400, "buckets")
+    assert_error(api.get("/packet_metrics", params={"days": 16, "time_interval": "hour"}), 400, "buckets", "days <= 15")
     assert_error(api.get("/packet_metrics", params={"days": 0}), 400, "days")
     assert_error(api.get("/packet_metrics", params={"days": 366}), 400, "days")
     assert_error(api.get("/packet_metrics", params={"time_interval": "week"}), 400, "time_interval")

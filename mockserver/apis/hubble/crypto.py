@@ -53,12 +53,13 @@ cached table EID -> device ids, then confirms the match with the auth tag.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from Crypto.Cipher import AES
@@ -171,7 +172,7 @@ def period_exponent_of(eid_rotation: dict[str, Any] | None) -> int:
     return exp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per registered device: no per-instance __dict__
 class DeviceKey:
     """What the decoder needs to know about one registered device.
 
@@ -180,31 +181,43 @@ class DeviceKey:
     ``network_id`` (34 bits) only serves ``NONE`` devices, whose unencrypted
     advertisements carry it in clear; the real backend's assignment of network
     ids is not documented, so it is up to the caller.
+
+    ``key_data`` is the raw key, or its base64 text: a registered device passes the text
+    its stored record already holds, so 100,000 devices do not keep every key twice.
+    ``key`` is always the raw bytes.
     """
 
     device_id: str
-    key: bytes
+    key_data: bytes | str
     encryption: str
     eid_rotation: dict[str, Any] | None = None
     network_id: int | None = None
-    counter_source: str = field(init=False)
-    period_exponent: int | None = field(init=False)
-
     def __post_init__(self) -> None:
         if len(self.key) != key_length(self.encryption):
             raise ValueError(
                 f"{self.encryption} needs a {key_length(self.encryption)}-byte key, got {len(self.key)}"
             )
-        rot = self.eid_rotation or {}
-        default_source = DEVICE_UPTIME if self.encryption == AES_128_EAX else UNIX_TIME
-        source = rot.get("counter_source") or default_source
+        source = self.counter_source
         if source not in COUNTER_SOURCES:
             raise ValueError(f"counter_source must be one of {list(COUNTER_SOURCES)}, got {source!r}")
-        object.__setattr__(self, "counter_source", source)
-        exp = period_exponent_of(rot) if self.encryption == AES_128_EAX else None
-        object.__setattr__(self, "period_exponent", exp)
+        _ = self.period_exponent  # raises for a bad period
         if self.network_id is not None and not 0 <= self.network_id < (1 << _NETWORK_ID_BITS):
             raise ValueError(f"network_id must fit in {_NETWORK_ID_BITS} bits")
+
+    @property
+    def key(self) -> bytes:
+        data = self.key_data
+        return base64.b64decode(data) if isinstance(data, str) else data
+
+    # derived, not stored: one instance per registered device, so every slot counts
+    @property
+    def counter_source(self) -> str:
+        rot = self.eid_rotation or {}
+        return rot.get("counter_source") or (DEVICE_UPTIME if self.encryption == AES_128_EAX else UNIX_TIME)
+
+    @property
+    def period_exponent(self) -> int | None:
+        return period_exponent_of(self.eid_rotation or {}) if self.encryption == AES_128_EAX else None
 
     def __hash__(self) -> int:  # eid_rotation is a dict, so hash what identifies the key
         return hash((self.device_id, self.key, self.encryption))
@@ -416,7 +429,7 @@ class Decoder:
         self.max_day_tables = max(max_day_tables, 2 * day_window + 1)
         self._lock = threading.RLock()
         self._devices: dict[str, DeviceKey] = {}
-        self._groups: dict[tuple, dict[str, DeviceKey]] = {}
+        self._groups: dict[tuple, int] = {}  # group -> how many devices (members found by scan)
         self._network_ids: dict[int, list[str]] = {}
         self._tables: dict[_TableKey, dict[bytes, list[str]]] = {}
         self._day_lru: OrderedDict[int, None] = OrderedDict()
@@ -448,7 +461,7 @@ class Decoder:
                     self._network_ids.setdefault(device.network_id, []).append(device.device_id)
                 return
             group = _group_of(device)
-            self._groups.setdefault(group, {})[device.device_id] = device
+            self._groups[group] = self._groups.get(group, 0) + 1
             built = [k for k in self._tables if self._group_of_table(k) == group]
             if group[0] == "eax":
                 eids = _eax_pool_eids(device.key, group[1], [k[2] for k in built])
@@ -473,7 +486,11 @@ class Decoder:
                         self._network_ids.pop(device.network_id, None)
                 return device
             group = _group_of(device)
-            self._groups.get(group, {}).pop(device_id, None)
+            left = self._groups.get(group, 0) - 1
+            if left > 0:
+                self._groups[group] = left
+            else:
+                self._groups.pop(group, None)
             for k, table in self._tables.items():
                 if self._group_of_table(k) != group:
                     continue
@@ -498,15 +515,17 @@ class Decoder:
                 return table
         elif table is not None:
             return table
-        members = self._groups.get(self._group_of_table(key), {})
+        group = self._group_of_table(key)
+        # one scan of the devices instead of a second per-group index of every device
+        members = [dev for dev in self._devices.values() if dev.encryption != NONE and _group_of(dev) == group]
         table = {}
         if key[0] == "eax":
             exp, index = key[1], key[2]
-            for dev in members.values():
+            for dev in members:
                 eid = _eax_pool_eids(dev.key, exp, [index])[index]
                 table.setdefault(eid, []).append(dev.device_id)
         else:
-            for dev in members.values():
+            for dev in members:
                 table.setdefault(ctr_eid(dev.key, key[1]), []).append(dev.device_id)
         self._tables[key] = table
         if key[0] == "day":
@@ -528,7 +547,7 @@ class Decoder:
                 yield ("uptime", c)
 
     def _eax_candidates(self) -> Iterator[_TableKey]:
-        exps = sorted(g[1] for g, members in self._groups.items() if g[0] == "eax" and members)
+        exps = sorted(g[1] for g, count in self._groups.items() if g[0] == "eax" and count)
         for i in range(POOL_SIZE):
             for exp in exps:
                 yield ("eax", exp, i)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MAX_TAGS = 10
 DEFAULT_ENV = "production"
 DEFAULT_LIMIT = 250
+VIEW_CACHE = 4096  # list views kept (bounded: state memory stays per device, not per view)
 PROTOCOL_VERSION = {
     crypto.AES_256_CTR: 0,
     crypto.AES_128_CTR: 0,
@@ -35,18 +36,32 @@ PROTOCOL_VERSION = {
 class DevicesMixin:
     def __init__(self: HubbleBackend, store: Store) -> None:
         self.devices = store.table("hubble.devices")
-        self._dev_order: dict[str, list[tuple[int, str]]] = {}
+        # per organization its device ids in (created_ts, id) order: ids only, the sort key
+        # is read from the record (a tuple per device would cost 56 bytes each)
+        self._dev_order: dict[str, list[str]] = {}
         self.decoders: dict[str, crypto.Decoder] = {}
+        # device id -> (the record it was built from, its list view): records are replaced,
+        # never changed in place, and a packet that changes most_recent_packet drops the entry
+        self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     # -- indexes ------------------------------------------------------------------------------
     def _rebuild_devices(self: HubbleBackend) -> None:
+        self._views.clear()
         self._dev_order = {}
         self.decoders = {}
         for record in self.devices.values():
-            self._dev_order.setdefault(record["org_id"], []).append((record["created_ts"], record["id"]))
+            self._dev_order.setdefault(record["org_id"], []).append(record["id"])
             self._decoder(record["org_id"]).add(self._device_key(record))
         for order in self._dev_order.values():
-            order.sort()
+            order.sort(key=self._order_key)
+
+    def _order_key(self: HubbleBackend, device_id: str) -> tuple[int, str]:
+        record = self.devices.get(device_id)
+        return (record["created_ts"] if record is not None else 0, device_id)
+
+    def device_ids(self: HubbleBackend, org_id: str) -> list[str]:
+        """The organization's device ids, oldest first (created_ts, then id)."""
+        return self._dev_order.get(org_id, [])
 
     def _decoder(self: HubbleBackend, org_id: str) -> crypto.Decoder:
         decoder = self.decoders.get(org_id)
@@ -56,7 +71,7 @@ class DevicesMixin:
 
     @staticmethod
     def _device_key(record: dict[str, Any]) -> crypto.DeviceKey:
-        key = base64.b64decode(record["key"]) if record.get("key") else b""
+        key = record.get("key") or b""  # the record's base64 text itself: shared, not copied
         return crypto.DeviceKey(
             record["id"], key, record["encryption"], record.get("eid_rotation"), record.get("network_id")
         )
@@ -72,7 +87,11 @@ class DevicesMixin:
         if tags is not None and len(tags) != n:
             raise ApiError(400, f"tags has {len(tags)} entries but n_devices is {n}: give one tag map per device")
         rotation = _check_rotation(encryption, body.get("eid_rotation"))
-        tag_maps = [_with_env(t, None, f"tags[{i}]") for i, t in enumerate(tags)] if tags else None
+        # equal tag maps of one registration share one dict (records are never changed in
+        # place): a batch of 1,000 devices with the same tags holds one map, not 1,000
+        shared: dict[tuple, dict[str, str]] = {}
+        tag_maps = [_shared(shared, _with_env(t, None, f"tags[{i}]")) for i, t in enumerate(tags)] if tags else None
+        default_tags = {"_env": DEFAULT_ENV}
         created = int(self.now()) if created_ts is None else int(created_ts)
         out = []
         for i in range(n):
@@ -80,7 +99,7 @@ class DevicesMixin:
                 org_id,
                 encryption,
                 name=names[i] if names else "",
-                tags=tag_maps[i] if tag_maps else {"_env": DEFAULT_ENV},
+                tags=tag_maps[i] if tag_maps else default_tags,
                 rotation=rotation,
                 created_ts=created,
             )
@@ -111,7 +130,7 @@ class DevicesMixin:
             "network_id": self.ids.rng("network_id").getrandbits(34) if encryption == crypto.NONE else None,
         }
         self.devices.put(device_id, record)
-        bisect.insort(self._dev_order.setdefault(org_id, []), (created_ts, device_id))
+        bisect.insort(self._dev_order.setdefault(org_id, []), device_id, key=self._order_key)
         self._decoder(org_id).add(self._device_key(record))
         return record
 
@@ -138,6 +157,11 @@ class DevicesMixin:
         return record
 
     def device_view(self: HubbleBackend, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
+        """The API's view of a device (callers must not change it: list views are cached)."""
+        if not detail:
+            hit = self._views.get(record["id"])
+            if hit is not None and hit[0] is record:
+                return hit[1]
         last = self._last.get(record["id"])
         recent: dict[str, Any] = {}
         if last:
@@ -156,6 +180,11 @@ class DevicesMixin:
             rotation = _effective_rotation(record)
             if rotation is not None:
                 out["eid_rotation"] = rotation
+        else:
+            views = self._views
+            if len(views) >= VIEW_CACHE:
+                del views[next(iter(views))]
+            views[record["id"]] = (record, out)
         return out
 
     def last_heard(self: HubbleBackend, device_id: str) -> float | None:
@@ -181,20 +210,20 @@ class DevicesMixin:
             }
             cursor, first = None, True
         match = self._device_matcher(q)
-        order = self._sorted_devices(org_id, q["sort"])
+        order, key = self._sorted_devices(org_id, q["sort"])
         asc = q["asc"]
         if cursor is None:
             indexes = range(len(order)) if asc else range(len(order) - 1, -1, -1)
         elif asc:
-            indexes = range(bisect.bisect_right(order, cursor), len(order))
+            indexes = range(bisect.bisect_right(order, cursor, key=key), len(order))
         else:
-            indexes = range(bisect.bisect_left(order, cursor) - 1, -1, -1)
+            indexes = range(bisect.bisect_left(order, cursor, key=key) - 1, -1, -1)
         page: list[dict[str, Any]] = []
         last_key = None
         more = False
         for i in indexes:
-            record = self.devices.get(order[i][1])
-            if record is None or not match(record):
+            record = self.devices.get(order[i])
+            if record is None or (match is not None and not match(record)):
                 continue
             if len(page) == q["limit"]:
                 more = True
@@ -203,28 +232,32 @@ class DevicesMixin:
             last_key = order[i]
         next_token = None
         if more and last_key is not None:
-            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(last_key)})
+            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(key(last_key))})
         total = None
         if first:
             has_filter = q["envs"] or q["created"] or q["recent"] or q["sort"] != "created_ts"
-            total = sum(1 for _, d in order if match(self.devices[d])) if has_filter else len(order)
+            total = sum(1 for d in order if match is None or match(self.devices[d])) if has_filter else len(order)
         return page, next_token, total
 
-    def _sorted_devices(self: HubbleBackend, org_id: str, sort: str) -> list[tuple[Any, str]]:
+    def _sorted_devices(self: HubbleBackend, org_id: str, sort: str) -> tuple[list[str], Any]:
+        """(device ids in the sort's order, the function giving an id's sort key)."""
         if sort == "created_ts":
-            return self._dev_order.get(org_id, [])
+            return self._dev_order.get(org_id, []), self._order_key
         rows = []
-        for _, device_id in self._dev_order.get(org_id, []):
+        for device_id in self._dev_order.get(org_id, []):
             heard = self.last_heard(device_id)
             if heard is not None:  # sorting by last packet leaves out devices never heard
                 rows.append((heard, device_id))
         rows.sort()
-        return rows
+        keys = {row[1]: row for row in rows}
+        return [d for _, d in rows], keys.__getitem__
 
     def _device_matcher(self: HubbleBackend, q: dict[str, Any]):  # noqa: ANN202
         envs = set(q["envs"])
         created = q["created"]
         recent = q["recent"]
+        if not (envs or created or recent):
+            return None  # no filter: every device matches
 
         def match(record: dict[str, Any]) -> bool:
             if envs and record["tags"].get("_env") not in envs:
@@ -286,13 +319,17 @@ class DevicesMixin:
 
     def delete_device(self: HubbleBackend, org_id: str, device_id: str) -> dict[str, Any]:
         record = self.device(org_id, device_id)
-        self.devices.delete(device_id)
         order = self._dev_order.get(org_id, [])
-        i = bisect.bisect_left(order, (record["created_ts"], device_id))
-        if i < len(order) and order[i][1] == device_id:
+        i = bisect.bisect_left(order, (record["created_ts"], device_id), key=self._order_key)  # before the record goes
+        if i < len(order) and order[i] == device_id:
             order.pop(i)
+        self.devices.delete(device_id)
         self._decoder(org_id).remove(device_id)
         return {}
+
+
+def _shared(pool: dict[tuple, dict[str, str]], tags: dict[str, str]) -> dict[str, str]:
+    return pool.setdefault(tuple(tags.items()), tags)
 
 
 def _with_env(tags: dict[str, str], current_env: str | None, where: str) -> dict[str, str]:

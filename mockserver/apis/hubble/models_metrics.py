@@ -146,7 +146,7 @@ class MetricsMixin:
         envs = env_filter(query.get("filter_tags"))
         devices = [
             d
-            for _, device_id in self._dev_order.get(org_id, [])
+            for device_id in self.device_ids(org_id)
             if (d := self.devices.get(device_id)) is not None and (envs is None or d["tags"].get("_env") in envs)
         ]
         ids = {d["id"] for d in devices}

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .models import HubbleBackend
 
 PAGE_SIZE = 1000
+PACKET_VIEW_CACHE = 8192  # packet views kept for repeated reads (bounded)
 DEFAULT_WINDOW = 7 * DAY
 RETENTION = 30 * DAY
 RETRY_AFTER = 60  # seconds suggested to a reader that has caught up
@@ -72,6 +73,7 @@ class PacketsMixin:
         self.packets = store.table("hubble.packets")
         self._streams: dict[str, Stream] = {}
         self._last: dict[str, dict[str, tuple[float, float, float]]] = {}
+        self._packet_views: dict[int, tuple[dict[str, Any], Any, dict[str, Any]]] = {}
         self._seen_adv: set[tuple[str, str]] = set()
         self._last_rx = 0.0
         self._next_n = 1
@@ -80,6 +82,8 @@ class PacketsMixin:
     def _rebuild_packets(self: HubbleBackend) -> None:
         self._streams = {}
         self._last = {}
+        self._views.clear()
+        self._packet_views.clear()
         self._seen_adv = set()
         self._last_rx = 0.0
         self._next_n = 1
@@ -98,6 +102,7 @@ class PacketsMixin:
         prev = last.get(p["net"])
         if prev is None or p["ts"] >= prev[0]:
             last[p["net"]] = (p["ts"], p["loc"]["latitude"], p["loc"]["longitude"])
+            self._views.pop(p["dev"], None)  # its most_recent_packet changed
         if p.get("adv"):
             self._seen_adv.add((p["org"], p["adv"]))
         self._last_rx = max(self._last_rx, rx)
@@ -161,7 +166,14 @@ class PacketsMixin:
         return record
 
     def packet_view(self: HubbleBackend, p: dict[str, Any]) -> dict[str, Any]:
+        """The API's view of a stored packet (callers must not change it: views are cached
+        by the packet record and the device record they were built from, both replaced on
+        change, never edited in place)."""
         live = self.devices.get(p["dev"])
+        n = p.get("n")
+        hit = self._packet_views.get(n) if n is not None else None
+        if hit is not None and hit[0] is p and hit[1] is live:
+            return hit[2]
         device: dict[str, Any] = {
             "id": p["dev"],
             "name": live["name"] if live else p["name"],
@@ -174,7 +186,13 @@ class PacketsMixin:
             device["counter"] = p["counter"]
         if p.get("seq_no") is not None:
             device["sequence_number"] = p["seq_no"]
-        return {"location": p["loc"], "device": device, "network_type": p["net"]}
+        view = {"location": p["loc"], "device": device, "network_type": p["net"]}
+        if n is not None:
+            views = self._packet_views
+            if len(views) >= PACKET_VIEW_CACHE:
+                del views[next(iter(views))]
+            views[n] = (p, live, view)
+        return view
 
     # -- the stream -----------------------------------------------------------------------------
     def list_packets(

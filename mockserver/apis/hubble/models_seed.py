@@ -20,7 +20,7 @@ from .models_devices import DEFAULT_ENV, _check_rotation, _with_env
 if TYPE_CHECKING:
     from .models import HubbleBackend
 
-KNOWN_KEYS = {"org", "keys", "devices", "packets", "users", "invitations", "invoices", "webhooks"}
+KNOWN_KEYS = {"org", "keys", "devices", "packets", "users", "invitations", "invoices", "webhooks", "recorded"}
 BOOTSTRAP_KEY_NAME = "sandbox bootstrap key"
 
 
@@ -67,6 +67,10 @@ def seed_scenario(backend: HubbleBackend, section: dict[str, Any]) -> None:
     for item in _list(section, "webhooks"):
         backend.create_webhook(org_id, {k: v for k, v in item.items() if k in ("url", "name", "max_batch_size")})
     _seed_invoices(backend, org_id, _list(section, "invoices"), now)
+    if section.get("recorded"):  # an organization read by `mockserver record`
+        from .models_recorded import seed_recorded
+
+        seed_recorded(backend, section["recorded"])
 
 
 def _seed_keys(backend: HubbleBackend, org_id: str, items: list[dict[str, Any]], now: float) -> None:

@@ -188,7 +188,7 @@ def simulate_packets(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, 
         raise ControlError(400, "location must be {latitude: -90..90, longitude: -180..180}")
     ids = body.get("device_ids")
     if ids is None:
-        devices = [backend.devices[d] for _, d in backend._dev_order.get(org_id, [])]
+        devices = [backend.devices[d] for d in backend.device_ids(org_id)]
     else:
         if not isinstance(ids, list) or not all(isinstance(d, str) for d in ids):
             raise ControlError(400, "device_ids must be a list of device ids")

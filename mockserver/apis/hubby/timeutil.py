@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -21,7 +22,12 @@ def iso(ts: float | None) -> str | None:
     """Clock seconds -> "2026-07-15T12:30:00Z" (None stays None)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_seconds(int(ts))
+
+
+@lru_cache(maxsize=8192)  # a booking view formats a dozen stored instants, the same on every read
+def _iso_seconds(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""Device and packet views are cached for repeated reads; every change a client can make
+or cause shows on the next read (rename, re-tag, a new packet, deletion, reset)."""
+
+from __future__ import annotations
+
+import httpx
+from hubble_helpers import client_for
+
+from mockserver.testing import MockServer
+
+
+def _devices(client: httpx.Client) -> dict[str, dict]:
+    return {d["id"]: d for d in client.get("/devices", params={"limit": 1000}).json()["devices"]}
+
+
+def _packets(client: httpx.Client, device_id: str) -> list[dict]:
+    return client.get("/packets", params={"device_id": device_id}).json()["packets"]
+
+
+def test_reads_after_changes_show_the_changes(server: MockServer) -> None:
+    server.reset()
+    client = client_for(server)
+    creds = server.credentials()["hubble"]
+    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
+    made = client.post(v2, json={"n_devices": 2, "encryption": "AES-256-CTR", "names": ["a", "b"]}).json()["devices"]
+    dev = made[0]["device_id"]
+    first = _devices(client)
+    assert first[dev]["name"] == "a" and first[dev]["active"] is False
+    assert _devices(client) == first  # a repeated read: the same answer
+
+    server.simulate("hubble", "/packets", {"device_ids": [dev], "count": 2})
+    heard = _devices(client)[dev]
+    assert heard["active"] is True and heard["most_recent_packet"]
+    packets = _packets(client, dev)
+    assert len(packets) == 2 and {p["device"]["name"] for p in packets} == {"a"}
+    assert _packets(client, dev) == packets
+
+    assert client.patch(f"/devices/{dev}", json={"set_name": "renamed", "set_tags": {"k": "v"}}).status_code == 200
+    after = _devices(client)[dev]
+    assert after["name"] == "renamed" and after["tags"] == {"k": "v", "_env": "production"}
+    assert {p["device"]["name"] for p in _packets(client, dev)} == {"renamed"}
+    assert _devices(client)[made[1]["device_id"]]["tags"] == {"_env": "production"}  # its batch mate unchanged
+
+    assert client.delete(f"/devices/{dev}").status_code == 200
+    assert dev not in _devices(client)
+    stream = client.get("/packets").json()["packets"]
+    assert {p["device"]["name"] for p in stream if p["device"]["id"] == dev} == {"a"}  # as they arrived
+
+    server.reset("hubble")
+    assert dev not in _devices(client)
