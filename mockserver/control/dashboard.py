@@ -5,7 +5,7 @@ like the rest of /_mock (below /_mock):
 
 | call | answer |
 |---|---|
-| `GET /requests/page` | one page of journal summaries, newest first, with the number of matches (exact, or at least `total` when `total_exact` is false) |
+| `GET /requests/page` | one page of journal summaries, newest first, with the number of matches |
 | `GET /requests/{seq}` | one whole journal entry (headers masked unless `?reveal=1`) |
 | `GET /webhooks/deliveries/page` | one page of webhook message summaries and counts per state |
 | `GET /webhooks/deliveries/{id}` | one whole message with its attempts (headers masked unless `?reveal=1`) |
@@ -14,9 +14,9 @@ like the rest of /_mock (below /_mock):
 | `GET /state/summary` | seed, scenario and each API's tables with their row counts |
 | `GET /state/tables/{name}` | one page of a table's rows (secret fields masked unless `?reveal=1`) |
 
-Paging is done here. The journal hands out a copy of each entry it returns, so a requests
-page asks it for the entries shown (plus at most COUNT_AHEAD more to count, when filtered);
-a deliveries page is one pass over the message table; neither sends the whole on the wire.
+Paging is done here. The journal hands out a rendered copy of each entry it returns, so a
+requests page asks it for the entries shown and counts the rest without rendering; a
+deliveries page is one pass over the message table; neither sends the whole on the wire.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ MAIN_TABLES = {
     "bumblebee": ("nodes", "assets", "webhooks"),
 }
 MAX_PAGE = 500
-COUNT_AHEAD = 500  # a filtered page counts this many matches past itself; "total_exact" says if it stopped
 _STATUS = re.compile(r"^([1-5])(\d\d|xx)$", re.IGNORECASE)
 
 
@@ -61,19 +60,13 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         }
         violations = q.get("violations") in ("1", "true")
         latest = rt.journal.entries(limit=1)
-        # The journal hands out a copy of each entry it returns, so a read asks for no more
-        # than it shows: the page itself, plus COUNT_AHEAD more to count (filtered views).
-        if status is None and not violations and not any(filters.values()):
-            items = rt.journal.entries(limit=offset + limit)[offset:]
-            total, exact = _retained(rt), True
-        else:
-            window = offset + limit + COUNT_AHEAD
-            matching = rt.journal.entries(**filters, status=status, violations=violations, limit=window)
-            items, total, exact = matching[offset : offset + limit], len(matching), len(matching) < window
+        # the journal renders a copy of each entry it returns: ask it for the page only, and
+        # count the matches without rendering them
+        items = rt.journal.entries(**filters, status=status, violations=violations, limit=offset + limit)[offset:]
+        total = rt.journal.count(**filters, status=status, violations=violations)
         return JSONResponse(
             {
                 "total": total,
-                "total_exact": exact,
                 "offset": offset,
                 "limit": limit,
                 "latest_seq": latest[0].get("seq") if latest else None,
@@ -184,14 +177,6 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         Route("/state/summary", state_summary),
         Route("/state/tables/{name}", state_table),
     ]
-
-
-def _retained(rt: Runtime) -> int:
-    """How many entries the journal holds (not how many it ever recorded)."""
-    journal = rt.journal
-    if hasattr(type(journal), "__len__"):
-        return len(journal)  # type: ignore[arg-type]
-    return len(journal.entries())
 
 
 def _request_summary(entry: dict[str, Any]) -> dict[str, Any]:

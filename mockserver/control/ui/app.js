@@ -118,7 +118,7 @@ function pager(node, page, onMove) {
   const last = page.offset + page.items.length;
   node.append(
     el("button", { onclick: () => onMove(Math.max(0, page.offset - page.limit)), disabled: page.offset === 0, "aria-label": "newer page" }, "‹ newer"),
-    el("span", { class: "muted", text: `${fmtCount(first)}–${fmtCount(last)} of ${fmtCount(page.total)}${page.total_exact === false ? "+" : ""}` }),
+    el("span", { class: "muted", text: `${fmtCount(first)}–${fmtCount(last)} of ${fmtCount(page.total)}` }),
     el("button", { onclick: () => onMove(page.offset + page.limit), disabled: last >= page.total, "aria-label": "older page" }, "older ›"),
   );
 }
