@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from starlette.routing import Mount
 
 from .apis import REGISTRY
 from .control.routes import control_app
+from .guard import RequestGuard
 from .kernel.errors import ApiError
 from .kernel.ids import Ids
 from .kernel.runtime import Runtime
@@ -23,10 +25,12 @@ from .webhooks import DEFAULT_POLICIES, WebhookEngine
 from .webhooks.chaos import Chaos
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None = None) -> Starlette:
+    """`scenario`: already loaded (the CLI checks it before building anything); default: load
+    `settings.scenario`."""
     settings = settings or Settings.from_env()
     runtime = Runtime(settings)
-    runtime.scenario = load_scenario(settings.scenario)
+    runtime.scenario = scenario if scenario is not None else load_scenario(settings.scenario)
     runtime.webhooks = WebhookEngine(
         runtime.clock,
         runtime.timers,
@@ -74,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
     app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
+    renderers = {api.MOUNT: api.errors.render for api in REGISTRY}
+    app.add_middleware(RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers)
     app.state.runtime = runtime
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -62,12 +63,8 @@ def _bind(host: str, port: int) -> socket.socket | str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
-    from .control.routes import credentials
-    from .scenarios import ScenarioError
-    from .webhooks.chaos import ChaosConfigError
+    from .scenarios import ScenarioError, load_scenario
+    from .statefile import StateFileError, check_state_file
 
     settings = Settings.from_env(
         host=args.host,
@@ -82,10 +79,34 @@ def serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         webhook_chaos=args.webhook_chaos,
     )
+    # the inputs are checked before the APIs are imported and their specs compiled (seconds):
+    # a bad file is one line and exit 2 at once
     try:
-        app = create_app(settings)
+        if settings.state_path:
+            check_state_file(settings.state_path)
+        scenario = load_scenario(settings.scenario)
+    except StateFileError as exc:
+        print(f"mockserver: --state {settings.state_path}: {exc}", file=sys.stderr)
+        return 2
+    except ScenarioError as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from .app import create_app
+    from .control.routes import credentials
+    from .guard import uvicorn_options
+    from .webhooks.chaos import ChaosConfigError
+
+    try:
+        app = create_app(settings, scenario=scenario)
     except (ScenarioError, ChaosConfigError) as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    except (sqlite3.Error, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        if not settings.state_path:
+            raise
+        print(f"mockserver: --state {settings.state_path}: the saved state cannot be loaded ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     bound = _bind(settings.host, settings.port)
     if isinstance(bound, str):
@@ -105,8 +126,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"  Webhook delivery chaos ON (seed {chaos.seed}): {chaos.describe()['rules']}", flush=True)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10,
-        lifespan="on",
-    )
+        lifespan="on", **uvicorn_options(),
+    )  # fmt: skip
     uvicorn.Server(config).run(sockets=[bound])
     return 0
 

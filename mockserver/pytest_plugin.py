@@ -281,11 +281,20 @@ def _client(**kwargs: Any) -> httpx.Client:
 
 def _fresh(server: MockServer, api: str) -> None:
     """Each test starts from the scenario: this API's state, no faults, an empty journal and
-    empty rate-limit buckets (they drain on the fake clock, which a test may have frozen)."""
-    server.reset(api)
-    server.clear_faults()
-    server.clear_requests()
-    server.runtime.limiter.reset()
+    empty rate-limit buckets (they drain on the fake clock, which a test may have frozen).
+
+    The server runs in this process, so this is one call on its event loop rather than three
+    control-plane requests: what POST /_mock/reset?api=, DELETE /_mock/faults and
+    DELETE /_mock/requests do, in one thread hop."""
+    server._thread.run(_fresh_on_loop(server.runtime, api))
+
+
+async def _fresh_on_loop(runtime: Any, api: str) -> None:
+    await runtime.timers.drain()  # webhook attempts under way finish first, as for POST /_mock/reset
+    runtime.reset(api)
+    runtime.faults.clear()
+    runtime.journal.clear()
+    runtime.limiter.reset()
 
 
 @pytest.fixture

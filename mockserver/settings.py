@@ -33,7 +33,9 @@ class Settings:
     hubby_api_key: str = DEFAULT_HUBBY_API_KEY
     hubby_secret: str = DEFAULT_HUBBY_SECRET
     hubby_signature_window: float = 300.0  # seconds either way
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 1_048_576  # an API request body; more is a 413
+    max_control_body_bytes: int = 67_108_864  # a /_mock body (PUT /_mock/state takes whole snapshots)
+    max_header_bytes: int = 32_768  # request line and headers together; more is a 431
     journal_limit: int = 2000
     webhook_timeout: float = 30.0
     public_url: str | None = None  # base URL printed and returned by /_mock/credentials
@@ -58,6 +60,9 @@ class Settings:
         "MOCKSERVER_WEBHOOK_TIMEOUT": "webhook_timeout",
         "MOCKSERVER_PUBLIC_URL": "public_url",
         "MOCKSERVER_WEBHOOK_CHAOS": "webhook_chaos",
+        "MOCKSERVER_MAX_BODY_BYTES": "max_body_bytes",
+        "MOCKSERVER_MAX_CONTROL_BODY_BYTES": "max_control_body_bytes",
+        "MOCKSERVER_MAX_HEADER_BYTES": "max_header_bytes",
     }
 
     @classmethod

@@ -225,7 +225,10 @@ class ApiMount:
             rt.journal.record(entry)  # before the client can see the outcome
             await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
             return True
-        await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id})
+        if await fault.apply(receive, send, self._error_bytes, {"X-Request-ID": request_id}):
+            entry["error"] = "the client closed the connection during the injected delay"
+            rt.journal.record(entry)  # nothing more to do: the request is dropped, its memory freed
+            return True
         return False
 
     def _admit(self, call: Call, extra_headers: dict[str, str]) -> None:

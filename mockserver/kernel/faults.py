@@ -17,19 +17,30 @@ passes its `RequestResponseCycle.receive` bound method as `receive`, and the cyc
 the transport; `_transport` also looks through wrappers (functools.wraps, closures) so a
 middleware that wraps `receive` does not hide it. Without a transport the request fails
 with an exception, which a server turns into a dropped connection or a 500.
+
+Hostile rules and headers: every number is bounded (`LIMITS`), a `path` regex is compiled
+with RE2, which matches in linear time (a pattern such as `(a+)+$` cannot stall the
+server; what RE2 cannot compile, backreferences and lookarounds, is a 400), and when a
+control-plane admin token is set the `X-Mock-Fault` header needs it too, in
+`X-Mock-Admin-Token`. A client that hangs up during an injected delay is noticed within
+`ABANDON_POLL` seconds and its request is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import math
 import random
 import re
 import socket
 import struct
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+import re2
 
 from .errors import ApiError
 
@@ -45,6 +56,14 @@ DISTRIBUTIONS = {
     "lognormal": {"median", "sigma"},
 }
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_DELAY_MS = 600_000  # ten minutes: the longest injected latency (a distribution's draws are capped too)
+LIMITS = {"latency_ms": MAX_DELAY_MS, "retry_after": 86_400, "count": 1_000_000_000}
+MAX_TEXT = {"api": 64, "operation_id": 200, "method": 16, "path": 500, "message": 1000, "kind": 16}
+MAX_HEADER_CHARS = 500  # an X-Mock-Fault header longer than this is a 400
+ADMIN_HEADER = "x-mock-admin-token"
+ABANDON_POLL = 0.25  # seconds between checks that a delayed request's client is still there
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the client, not logged
 
 
 class FaultError(ValueError):
@@ -57,7 +76,23 @@ class FaultDisconnect(ConnectionResetError):
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**63  # beyond that it is no count of milliseconds (and float() overflows)
+    return math.isfinite(value)
+
+
+def compile_path(pattern: str) -> Any:
+    """A rule's `path` as an RE2 pattern (linear-time matching); FaultError if RE2 refuses it."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise FaultError(
+            f"path is not a regular expression the server accepts ({detail}); "
+            "RE2 syntax: no backreferences or lookarounds"
+        ) from None
 
 
 def _is_int(value: Any) -> bool:
@@ -80,14 +115,17 @@ def validate_rule(data: Any) -> dict[str, Any]:
     for name in ("api", "operation_id", "path", "message"):
         if name in data and data[name] is not None and not isinstance(data[name], str):
             problems.append(f"{name} must be a string")
+    for name, most in MAX_TEXT.items():
+        if isinstance(data.get(name), str) and len(data[name]) > most:
+            problems.append(f"{name} is longer than {most} characters")
     method = data.get("method")
     if method is not None and (not isinstance(method, str) or method.upper() not in METHODS):
         problems.append(f"method must be one of {list(METHODS)}")
-    if isinstance(data.get("path"), str):
+    if isinstance(data.get("path"), str) and len(data["path"]) <= MAX_TEXT["path"]:
         try:
-            re.compile(data["path"])
-        except re.error as exc:
-            problems.append(f"path is not a valid regular expression: {exc}")
+            compile_path(data["path"])
+        except FaultError as exc:
+            problems.append(str(exc))
     status = data.get("status")
     if kind == "status":
         if not _is_int(status) or not 400 <= status <= 599:
@@ -116,6 +154,10 @@ def validate_rule(data: Any) -> dict[str, Any]:
     probability = data.get("probability", 1.0)
     if not _is_number(probability) or not 0.0 < probability <= 1.0:
         problems.append("probability must be a number above 0 and at most 1")
+    for name, most in LIMITS.items():
+        value = data.get(name)
+        if _is_number(value) and value > most:
+            problems.append(f"{name} must be at most {most}")
     if problems:
         raise FaultError("; ".join(problems))
     return {**data, "kind": kind}
@@ -136,6 +178,10 @@ def _distribution_problems(dist: Any) -> list[str]:
         value = dist.get(name)
         if not _is_number(value) or value < 0:
             problems.append(f"distribution.{name} must be a non-negative number")
+        elif name != "sigma" and value > MAX_DELAY_MS:
+            problems.append(f"distribution.{name} must be at most {MAX_DELAY_MS} (ms)")
+        elif name == "sigma" and value > 10:
+            problems.append("distribution.sigma must be at most 10")
     if dtype == "uniform" and not problems and dist["lower"] > dist["upper"]:
         problems.append("distribution.lower must not exceed distribution.upper")
     if dtype == "lognormal" and not problems and dist["median"] <= 0:
@@ -160,6 +206,7 @@ class Fault:
     message: str = "fault injected by the mock server"
     hits: int = 0
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+    _path_re: Any = field(default=None, repr=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], fault_id: str, seed: int) -> Fault:
@@ -169,6 +216,7 @@ class Fault:
             values["method"] = values["method"].upper()
         fault = cls(id=fault_id, **values)
         fault._rng = random.Random(f"{seed}:{fault_id}")
+        fault._path_re = compile_path(fault.path) if fault.path else None
         return fault
 
     @property
@@ -177,8 +225,7 @@ class Fault:
         return self.kind != "latency"
 
     def describe(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("_rng", None)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
         return {k: v for k, v in data.items() if v not in (None, "")}
 
     def matches(self, api: str, operation_id: str, method: str, path: str) -> bool:
@@ -188,7 +235,7 @@ class Fault:
             return False
         if self.method and self.method != method.upper():
             return False
-        if self.path and not re.search(self.path, path):
+        if self._path_re is not None and self._path_re.search(path) is None:
             return False
         return True
 
@@ -202,7 +249,7 @@ class Fault:
             ms = self._rng.uniform(float(d["lower"]), float(d["upper"]))
         else:
             ms = float(d["median"]) * math.exp(self._rng.gauss(0, float(d["sigma"])))
-        return max(0.0, ms) / 1000.0
+        return min(max(0.0, ms), MAX_DELAY_MS) / 1000.0
 
     async def apply(
         self,
@@ -211,10 +258,12 @@ class Fault:
         error_bytes: Callable[[int, str], bytes],
         headers: dict[str, str] | None = None,
     ) -> bool:
-        """Act on the connection. True when the request is finished (no handler runs).
+        """Act on the connection. True when the request is finished (no handler runs): the
+        fault answered or dropped it, or its client hung up during the delay.
         `headers` go on an answered fault (the request id every response carries)."""
         if self.latency_ms or self.distribution:
-            await asyncio.sleep(self.delay_seconds())
+            if await _wait_unless_abandoned(receive, self.delay_seconds()):
+                return True
         if self.kind == "latency":
             return False
         if self.kind == "status":
@@ -256,6 +305,24 @@ class Fault:
         return True
 
 
+async def _wait_unless_abandoned(receive: Callable, seconds: float) -> bool:
+    """Sleep `seconds`; True (early) when the client closes the connection meanwhile, so an
+    abandoned request does not hold its memory for the whole delay. Without a server
+    transport to watch (in-process ASGI) it simply sleeps."""
+    cycle, transport = _transport(receive)
+    if transport is None:
+        await asyncio.sleep(seconds)
+        return False
+    deadline = time.monotonic() + seconds  # not loop.time(): uvloop's is cached per iteration
+    while True:
+        if getattr(cycle, "disconnected", False) or transport.is_closing():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, ABANDON_POLL))
+
+
 async def _drain(receive: Callable) -> None:
     """Read the request body to its end (nothing is kept)."""
     while True:
@@ -292,8 +359,9 @@ def _transport(receive: Callable, depth: int = 4) -> tuple[Any, Any]:
 
 
 class FaultRegistry:
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, admin_token: str | None = None) -> None:
         self.seed = seed
+        self.admin_token = admin_token  # when set, an X-Mock-Fault header must come with it
         self.rules: list[Fault] = []
         self._n = 0
         self._headers = 0
@@ -314,6 +382,9 @@ class FaultRegistry:
         rule (which uses up one of its `count`). A malformed header is a 400 in the API's shape."""
         header = headers.get("x-mock-fault") if headers is not None else None
         if header:
+            self._check_admin(headers)
+            if len(header) > MAX_HEADER_CHARS:
+                raise ApiError(400, f"invalid X-Mock-Fault header: longer than {MAX_HEADER_CHARS} characters")
             self._headers += 1
             try:
                 fault = Fault.from_dict(parse_header(header), f"header-{self._headers}", self.seed)
@@ -336,6 +407,19 @@ class FaultRegistry:
         return None
 
 
+    def _check_admin(self, headers: Any) -> None:
+        """The header is a control-plane action: with an admin token set it needs the token."""
+        if not self.admin_token:
+            return
+        given = (headers.get(ADMIN_HEADER) or "").encode("latin-1", "replace")
+        if not hmac.compare_digest(given, self.admin_token.encode("utf-8")):
+            raise ApiError(
+                400,
+                "the X-Mock-Fault header needs 'X-Mock-Admin-Token: <MOCKSERVER_ADMIN_TOKEN>' "
+                "(this server's control plane is protected)",
+            )
+
+
 def parse_header(value: str) -> dict[str, Any]:
     """`status=503; retry_after=5` -> {"status": 503, "retry_after": 5}; `latency=250` is latency_ms;
     a bare kind (`reset`) is `kind=reset`."""
@@ -349,9 +433,9 @@ def parse_header(value: str) -> dict[str, Any]:
             key, raw = "kind", key
         if key == "latency":
             key = "latency_ms"
-        if re.fullmatch(r"-?\d+", raw):
+        if re.fullmatch(r"-?\d{1,18}", raw):  # longer digit runs stay text: validation names them
             out[key] = int(raw)
-        elif re.fullmatch(r"-?\d+\.\d*|-?\.\d+", raw):
+        elif re.fullmatch(r"-?\d{1,18}\.\d{0,18}|-?\.\d{1,18}", raw):
             out[key] = float(raw)
         else:
             out[key] = raw

@@ -2,15 +2,20 @@
 
 A token is base64url(JSON) + "." + HMAC. Tampering is a 400, expiry (on the clock) is a
 400; the handler receives the payload it put in, so a later page needs no re-sent query.
+The key is the runtime's per-process token secret (a callable, read when a token is made
+or checked), and a payload that does not have the codec's `shape` (a JSON Schema) is
+refused as malformed too, so no token can reach a handler with fields it does not expect.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
+import math
+from collections.abc import Callable
 from typing import Any
 
+import jsonschema_rs
 import orjson
 
 from .clock import Clock
@@ -21,21 +26,28 @@ class InvalidToken(ValueError):
 
 
 class TokenCodec:
-    def __init__(self, secret: bytes, clock: Clock, ttl_seconds: float = 3600.0) -> None:
-        self._secret = secret
+    def __init__(
+        self,
+        secret: bytes | Callable[[], bytes],
+        clock: Clock,
+        ttl_seconds: float = 3600.0,
+        shape: dict[str, Any] | None = None,
+    ) -> None:
+        self._key = secret if callable(secret) else (lambda: secret)
         self._clock = clock
         self.ttl = ttl_seconds
+        self._shape = jsonschema_rs.Draft202012Validator(shape) if shape is not None else None
 
     def encode(self, payload: dict[str, Any]) -> str:
         body = dict(payload, exp=round(self._clock.now() + self.ttl, 3))
         raw = base64.urlsafe_b64encode(orjson.dumps(body)).rstrip(b"=")
-        mac = hmac.digest(self._secret, raw, "sha256")[:16]  # the one-shot C path
+        mac = hmac.digest(self._key(), raw, "sha256")[:16]  # the one-shot C path
         return raw.decode() + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
     def decode(self, token: str) -> dict[str, Any]:
         try:
             raw, mac = token.encode().split(b".", 1)
-            expected = hmac.new(self._secret, raw, hashlib.sha256).digest()[:16]
+            expected = hmac.digest(self._key(), raw, "sha256")[:16]
             given = base64.urlsafe_b64decode(mac + b"=" * (-len(mac) % 4))
         except (ValueError, UnicodeError) as exc:
             raise InvalidToken("the continuation token is malformed") from exc
@@ -45,9 +57,12 @@ class TokenCodec:
             payload = orjson.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
         except (ValueError, orjson.JSONDecodeError) as exc:
             raise InvalidToken("the continuation token is malformed") from exc
-        if not isinstance(payload, dict):
+        exp = payload.get("exp") if isinstance(payload, dict) else None
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
             raise InvalidToken("the continuation token is malformed")
-        if float(payload.get("exp", 0)) < self._clock.now():
+        if exp < self._clock.now():
             raise InvalidToken("the continuation token has expired; start again without it")
         payload.pop("exp", None)
+        if self._shape is not None and not self._shape.is_valid(payload):
+            raise InvalidToken("the continuation token is malformed")
         return payload

@@ -2,6 +2,15 @@
 
 Each API model (`mockserver.apis.<api>.models`) registers itself here as a `Backend`, so
 reset, snapshot/restore and start-up walk one list instead of knowing every API.
+
+Reset is cheap: after an API is seeded its tables are captured (`Store.capture`), and a
+later reset puts back only the rows written since (`Store.rewind`) instead of running the
+generators again. Seeded times are relative to the clock, so a capture is only reused where
+re-seeding would give the same rows: with a frozen clock, at the very instant it was taken;
+with the real clock, within `REANCHOR_SECONDS` of it (the state is then exactly that of a
+server started at the capture and left alone since, as any server's data ages with wall
+time). Anywhere else (a clock moved by a test, a long-running sandbox) the reset seeds
+again at the current clock and captures that.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import hashlib
 import itertools
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..settings import Settings
@@ -18,14 +28,22 @@ from .clock import LATEST_CLOCK, Clock, Timers
 from .faults import FaultRegistry
 from .journal import Journal
 from .ratelimit import RateLimiter
-from .store import Store
+from .store import Pristine, Store
+from .tokensecret import TokenSecret
 
 if TYPE_CHECKING:
     from ..webhooks import WebhookEngine
 
 
+REANCHOR_SECONDS = 60.0
+
+
 class Backend(Protocol):
-    """What an API's model offers the runtime."""
+    """What an API's model offers the runtime.
+
+    A backend may also offer `reload(tables: set[str])`: rebuild only what depends on those
+    tables (a reset that put back a few rows; "*timers" among them when every timer was
+    cleared and must be set again); without it the runtime calls `loaded()`."""
 
     name: str
 
@@ -36,6 +54,23 @@ class Backend(Protocol):
         """Rebuild indexes and timers after state was loaded, restored or reset."""
 
 
+@dataclass
+class _Seeded:
+    """One API's tables right after seeding, and the clock they were seeded at."""
+
+    pristine: Pristine
+    at: float
+    mode: str
+    scenario: Any
+
+    def fits(self, now: float, scenario: Any) -> bool:
+        if scenario is not self.scenario:
+            return False
+        if self.mode == "frozen":
+            return now == self.at
+        return 0.0 <= now - self.at <= REANCHOR_SECONDS
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -44,13 +79,15 @@ class Runtime:
         self.store = Store(settings.state_path)
         self.journal = Journal(settings.journal_limit)
         self.limiter = RateLimiter(self.clock, enabled=settings.rate_limit)
-        self.faults = FaultRegistry(settings.seed)
+        self.faults = FaultRegistry(settings.seed, settings.admin_token)
         self.backends: dict[str, Backend] = {}
         self.webhooks: WebhookEngine | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
+        self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
+        self.token_secret = TokenSecret(self.store)  # signs continuation tokens
 
     def register(self, backend: Backend) -> None:
         self.backends[backend.name] = backend
@@ -73,6 +110,8 @@ class Runtime:
             self.reset()
         if self.store.persistent:  # a frozen clock stays where it is across a restart
             self.save_clock()
+        self.token_secret.key()
+        self.store.flush()
 
     # The clock's position is state too: a restarted sandbox whose clock had been frozen or
     # fast-forwarded continues from there, so its pending timers keep their meaning.
@@ -136,26 +175,56 @@ class Runtime:
             self.clock._jump(time.time() + float(saved.get("offset", 0.0)))
 
     def reset(self, api: str | None = None) -> None:
+        """Back to the scenario: one API, or all (timers, webhook messages and rate-limit
+        buckets too). The result is the state a fresh server with the same seed and scenario
+        has at this clock reading (see the module docstring for the real clock)."""
         names = [api] if api else list(self.backends)
         for name in names:
             if name not in self.backends:
                 raise KeyError(name)
+        now = self.clock.now()
+        reuse = {n for n in names if n in self._seeded and self._seeded[n].fits(now, self.scenario)}
         if api is None:
             self.timers.clear()  # one API's reset leaves others' timers; stale ones find nothing to do
-        for name in names:
-            self.store.clear(f"{name}.")
-            if self.webhooks is not None:
+        if self.webhooks is not None:
+            for name in names:
                 self.webhooks.clear(api=name)
         if api is None:
             self.store.clear("webhooks.")
             self.limiter.reset()
+        changed: dict[str, set[str]] = {}
         for name in names:
+            if name in reuse:
+                rewound = self.store.rewind(self._seeded[name].pristine)
+                if rewound is not None:
+                    changed[name] = rewound
+                    continue
+                reuse.discard(name)  # too much written to put back row by row: seed again
+            self.store.clear(f"{name}.")
+            self._seeded.pop(name, None)
             self.backends[name].seed(self.scenario.get(name) or {})
-        self._loaded(names)
+        for name in names:
+            backend = self.backends[name]
+            reload = getattr(backend, "reload", None)
+            if name not in reuse or reload is None:
+                if name not in reuse or changed[name] or api is None:
+                    backend.loaded()
+            elif changed[name] or api is None:  # a full reset cleared the timers: reschedule them
+                reload(changed[name] | ({"*timers"} if api is None else set()))
+        for name in names:
+            if name not in reuse:
+                self._capture(name, now)
         self.store.flush()
 
+    def _capture(self, name: str, now: float) -> None:
+        """Keep what seeding produced, unless seeding also enqueued webhook messages (their
+        delivery lives in the engine: such an API is seeded again at each reset)."""
+        if self.webhooks is not None and self.webhooks.messages(api=name, limit=1):
+            return
+        self._seeded[name] = _Seeded(self.store.capture(f"{name}."), now, self.clock.mode, self.scenario)
+
     def snapshot(self) -> dict[str, Any]:
-        return {"version": 1, "clock": self.clock.snapshot(), "tables": self.store.snapshot()}
+        return {"version": 1, "clock": self.clock.snapshot(), "tables": self.token_secret.without(self.store.snapshot())}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Replace the whole state. The document is checked first, so a bad one changes nothing."""
@@ -169,10 +238,21 @@ class Runtime:
             raise ValueError("'clock' must be an object whose 'now' is a Unix time")
         self.timers.clear()
         self.limiter.reset()
-        self.store.restore(data["tables"])
+        self.token_secret.key()  # held in memory before the restore empties its table
+        changed = self.store.restore(self.token_secret.without(data["tables"]))
+        self.token_secret.rewrite()
         if "now" in clock and self.clock.mode == "frozen":
             self.clock._jump(float(clock["now"]))
-        self._loaded()
+        # every timer was cleared: each backend sets its own again ("*timers"); indexes are
+        # rebuilt only for the tables that changed
+        for name, backend in self.backends.items():
+            reload = getattr(backend, "reload", None)
+            if reload is None:
+                backend.loaded()
+            else:
+                reload({t for t in changed if t.startswith(f"{name}.")} | {"*timers"})
+        if self.webhooks is not None:
+            self.webhooks.reschedule_from_state()
         self._clock_moved_back()
         self.save_clock()
 

@@ -1,14 +1,21 @@
 """OpenAPI documents, compiled once.
 
 openapi-core walks the whole document on every call (about 3 ms of CPU per request). Here
-each operation's parameter, body and response schemas are compiled at start-up with
-jsonschema-rs (references resolve against the document's own `components`), so a request
-costs a regex match plus a few compiled validations. openapi-core stays the reference
-validator in the tests.
+each operation's parameter, body and response schemas are compiled with jsonschema-rs, so
+a request costs a regex match plus a few compiled validations. openapi-core stays the
+reference validator in the tests.
+
+Start-up cost: the document's `components` are handed to jsonschema-rs once, as one
+resource of a `Registry` (`urn:mockserver:<api>`); each schema's local references are
+rewritten to point into it, and each schema compiles on first use (a few hundred
+microseconds), so building a server does not pay for operations no test calls.
+`Spec.compile_all()` compiles everything at once (the tests use it to prove every schema
+compiles).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -18,7 +25,8 @@ from typing import Any
 
 import jsonschema_rs
 import orjson
-import yaml
+
+from .docs import load_yaml_file
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -31,8 +39,44 @@ def resource_path(name: str) -> Path:
 
 @lru_cache(maxsize=16)
 def load_document(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """A YAML document, parsed once per process (shared: copy it before changing it)."""
+    return load_yaml_file(path)
+
+
+class Components:
+    """A document's `components`, registered once with jsonschema-rs; every schema of the
+    document references into this one resource instead of carrying its own copy."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, components: dict[str, Any]) -> None:
+        self.components = components
+        self.uri = f"urn:mockserver:components:{next(self._ids)}"
+        self._registry: Any = None
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            self._registry = jsonschema_rs.Registry([(self.uri, {"components": self.components})])
+        return self._registry
+
+    def compile(self, schema: dict[str, Any]) -> Any:
+        return jsonschema_rs.Draft202012Validator(
+            _rebase_refs(schema, self.uri), validate_formats=True, registry=self.registry
+        )
+
+
+def _rebase_refs(value: Any, uri: str) -> Any:
+    """A copy of `value` whose local `$ref`s ("#/components/...") point into `uri`."""
+    if isinstance(value, dict):
+        out = {k: _rebase_refs(v, uri) for k, v in value.items()}
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            out["$ref"] = uri + ref
+        return out
+    if isinstance(value, list):
+        return [_rebase_refs(v, uri) for v in value]
+    return value
 
 
 @dataclass
@@ -52,12 +96,20 @@ class Violation:
 class Schema:
     """A compiled JSON Schema plus what parameter coercion needs to know about it."""
 
-    def __init__(self, schema: dict[str, Any], components: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], components: dict[str, Any] | Components) -> None:
+        if not isinstance(components, Components):
+            components = Components(components)
         self.raw = schema
-        self.resolved = _resolve(schema, components)
-        wrapped = dict(schema)
-        wrapped["components"] = components
-        self.validator = jsonschema_rs.Draft202012Validator(wrapped, validate_formats=True)
+        self.resolved = _resolve(schema, components.components)
+        self._components = components
+        self._validator: Any = None
+
+    @property
+    def validator(self) -> Any:
+        """The compiled validator, built on first use."""
+        if self._validator is None:
+            self._validator = self._components.compile(self.raw)
+        return self._validator
 
     def errors(self, value: Any, location: str) -> list[Violation]:
         if self.validator.is_valid(value):  # the common case, without building error objects
@@ -181,6 +233,7 @@ class Spec:
         self.api = api
         self.document = document
         self.components = document.get("components", {})
+        self._registered = Components(self.components)
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[re.Pattern[str], dict[str, Operation], str]] = []
         default_security = document.get("security", [])
@@ -205,7 +258,19 @@ class Spec:
         return _compiled_resource(api, name)
 
     def schema(self, schema: dict[str, Any]) -> Schema:
-        return Schema(schema, self.components)
+        return Schema(schema, self._registered)
+
+    def compile_all(self) -> int:
+        """Compile every operation's schemas now (raises on the first that does not compile);
+        returns how many."""
+        count = 0
+        for op in self.operations.values():
+            schemas = [p.schema for p in op.parameters] + list(op.body_schemas.values())
+            schemas += [s for r in op.responses.values() for s in r.schemas.values() if s is not None]
+            for schema in schemas:
+                _ = schema.validator
+                count += 1
+        return count
 
     def component_schema(self, name: str) -> Schema:
         return self.schema({"$ref": f"#/components/schemas/{name}"})

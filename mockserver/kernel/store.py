@@ -5,6 +5,13 @@ in `Table`s (plain dicts of JSON values keyed by string), every write goes throu
 `delete`, and the store knows which rows changed. With a database path, `flush()` writes
 the changed rows in one transaction; the API mounts flush before a response leaves, so
 whatever a client was told succeeded is on disk.
+
+Rows are values: a model never changes a stored row in place, it puts a new one (a shallow
+copy with the change). That is what lets persistence write only the rows that changed, and
+a reset put back only the rows a test touched: `capture(prefix)` keeps an encoded copy of
+every row under a prefix, each table remembers the keys written since, and
+`rewind(pristine)` restores exactly those (in the original order), so a reset costs what
+the test changed, not what the scenario holds.
 """
 
 from __future__ import annotations
@@ -16,7 +23,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 _DELETED = object()
+# Keys a table remembers as written since the last capture; past this it stops (memory stays
+# bounded on a long-running sandbox) and the next reset of its API seeds again instead.
+MAX_TOUCHED = 100_000
 
 
 class Table:
@@ -26,6 +38,8 @@ class Table:
         self.name = name
         self._rows: dict[str, Any] = {}
         self._store = store
+        self._touched: set[str] | None = set()  # keys written since the last capture/rewind
+        self._deleted = False  # a row was deleted since (a rewind then restores the order too)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._rows.get(key, default)
@@ -53,18 +67,32 @@ class Table:
 
     def put(self, key: str, value: Any) -> Any:
         self._rows[key] = value
+        self._touch(key)
         self._store._mark(self.name, key)
         return value
+
+    def _touch(self, key: str) -> None:
+        touched = self._touched
+        if touched is not None:
+            touched.add(key)
+            if len(touched) > MAX_TOUCHED:
+                self._touched = None
 
     def delete(self, key: str) -> Any:
         value = self._rows.pop(key, None)
         if value is not None:
+            self._touch(key)
+            self._deleted = True
             self._store._mark(self.name, key)
         return value
 
     def clear(self) -> None:
         for key in list(self._rows):
             self._store._mark(self.name, key)
+        if self._rows:
+            for key in self._rows:
+                self._touch(key)
+            self._deleted = True
         self._rows.clear()
 
     def _load(self, key: str, value: Any) -> None:
@@ -112,15 +140,71 @@ class Store:
     def snapshot(self, prefix: str = "") -> dict[str, dict[str, Any]]:
         return {t.name: dict(t.items()) for t in self.tables(prefix)}
 
-    def restore(self, data: dict[str, dict[str, Any]], prefix: str = "") -> None:
-        """Replace every table under `prefix` with `data` (tables absent from data end empty)."""
-        self.clear(prefix)
-        for name, rows in data.items():
-            if not name.startswith(prefix):
+    def capture(self, prefix: str) -> Pristine:
+        """An independent copy of every table under `prefix` (rows encoded, so nothing done
+        to the live rows can reach it); forgets which keys were written before."""
+        tables: dict[str, dict[str, bytes]] = {}
+        for table in self.tables(prefix):
+            tables[table.name] = {key: _encode(value) for key, value in table._rows.items()}
+            table._touched = set()
+            table._deleted = False
+        return Pristine(prefix, tables)
+
+    def rewind(self, pristine: Pristine) -> set[str] | None:
+        """Put every table under the pristine's prefix back to the captured rows, touching only
+        the keys written since (each write is tracked for persistence as usual). Returns the
+        names of the tables that changed; None (and nothing done) when a table wrote too
+        many keys to remember them (MAX_TOUCHED)."""
+        tables = self.tables(pristine.prefix)
+        if any(table._touched is None for table in tables):
+            return None
+        changed: set[str] = set()
+        for table in tables:
+            touched = table._touched
+            if not touched:
                 continue
+            saved = pristine.tables.get(table.name, {})
+            rows = table._rows
+            for key in touched:
+                encoded = saved.get(key)
+                if encoded is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = _decode(encoded)
+                self._mark(table.name, key)
+            if table._deleted:  # a row deleted and put back moved to the end: restore the order
+                table._rows = {key: rows[key] for key in saved}
+            table._touched = set()
+            table._deleted = False
+            changed.add(table.name)
+        return changed
+
+    def restore(self, data: dict[str, dict[str, Any]], prefix: str = "") -> set[str]:
+        """Replace every table under `prefix` with `data` (tables absent from data end empty).
+        The rows become exactly the document's; only rows that differ are written to disk and
+        tracked for a reset, and a table with equal rows in the same order counts as
+        unchanged (Python equality: a number that only changes type, 1 to 1.0, is not
+        written). Returns the names of the tables that changed."""
+        changed: set[str] = set()
+        names = [t.name for t in self.tables(prefix)] + [n for n in data if n.startswith(prefix)]
+        for name in dict.fromkeys(names):
             table = self.table(name)
-            for key, value in rows.items():
-                table.put(str(key), value)
+            new = {str(key): value for key, value in (data.get(name) or {}).items()}
+            old = table._rows
+            table._rows = new
+            if list(old) == list(new) and old == new:
+                continue
+            for key in old.keys() - new.keys():
+                table._touch(key)
+                self._mark(name, key)
+            for key, value in new.items():
+                if key not in old or old[key] != value:
+                    table._touch(key)
+                    self._mark(name, key)
+            if old.keys() - new.keys() or list(old) != [k for k in new if k in old]:
+                table._deleted = True  # the order changed too: a rewind rebuilds it
+            changed.add(name)
+        return changed
 
     # -- persistence --------------------------------------------------------------------
     @property
@@ -178,3 +262,29 @@ class Store:
             self.flush()
             self._db.close()
             self._db = None
+
+
+class Pristine:
+    """The rows of the tables under one prefix at one moment, encoded (see Store.capture)."""
+
+    __slots__ = ("prefix", "tables")
+
+    def __init__(self, prefix: str, tables: dict[str, dict[str, bytes]]) -> None:
+        self.prefix = prefix
+        self.tables = tables
+
+    def rows(self) -> int:
+        return sum(len(t) for t in self.tables.values())
+
+
+def _encode(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits: the standard library takes them
+        return b"J" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _decode(encoded: bytes) -> Any:
+    if encoded[:1] == b"J":
+        return json.loads(encoded[1:])
+    return orjson.loads(encoded)

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 
+from . import jsonguard
 from .spec import Operation, Violation
 
 JSON = "application/json"
@@ -23,13 +24,16 @@ class BadJson(ValueError):
 
 def loads_strict(raw: bytes | str) -> Any:
     """JSON as RFC 8259 has it: no NaN or Infinity, no numbers out of float range, and deep
-    nesting refused instead of exhausting the interpreter's recursion limit."""
+    nesting refused instead of exhausting the interpreter's recursion limit; `jsonguard`
+    then refuses lone surrogates and nesting deeper than its limit, naming the field."""
     try:
-        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        jsonguard.check(raw, value)
     except RecursionError:
-        raise BadJson("nested too deeply") from None
+        raise BadJson(f"nested too deeply (more than {jsonguard.MAX_JSON_DEPTH} levels)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadJson(str(exc)) from exc
+    return value
 
 
 def _no_constant(name: str) -> Any:

@@ -673,9 +673,12 @@ def _origin(url: str) -> str:
 
 def _decode(raw: bytes, charset: str | None) -> str:
     try:
-        return raw.decode(charset or "utf-8", errors="replace")
+        text = raw.decode(charset or "utf-8", errors="replace")
     except LookupError:  # a charset Python does not know
-        return raw.decode("utf-8", errors="replace")
+        text = raw.decode("utf-8", errors="replace")
+    # a receiver's charset (utf-7, unicode_escape) can produce lone surrogates, which no
+    # later read of the attempt could encode: replace them
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _in_window(value: float | None, since: float | None, until: float | None) -> bool:

@@ -31,7 +31,7 @@ import jwt
 from ...kernel.errors import ApiError
 from ...kernel.ids import Ids
 from ...kernel.pagination import TokenCodec
-from .models_common import apply_set_fields, iso, not_found
+from .models_common import DEVICE_TOKEN, PACKET_TOKEN, apply_set_fields, iso, not_found
 from .models_devices import DevicesMixin
 from .models_metrics import MetricsMixin
 from .models_packets import PacketsMixin
@@ -94,8 +94,12 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         self.webhooks = store.table("hubble.webhooks")
         self.invoices = store.table("hubble.invoices")
         self.api_counts = store.table("hubble.api_counts")
-        self.device_pages = TokenCodec(runtime.secret + b"devices", runtime.clock, ttl_seconds=3600.0)
-        self.packet_pages = TokenCodec(runtime.secret + b"packets", runtime.clock, ttl_seconds=86400.0)
+        self.device_pages = TokenCodec(
+            lambda: runtime.token_secret.key() + b"devices", runtime.clock, ttl_seconds=3600.0, shape=DEVICE_TOKEN
+        )
+        self.packet_pages = TokenCodec(
+            lambda: runtime.token_secret.key() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
+        )
         self.emitter = PacketWebhooks(self)
         self._by_token: dict[str, str] = {}  # sha256(token) -> key_id
         self._transmitter: Transmitter | None = None
@@ -110,9 +114,16 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         seed_scenario(self, scenario or {})
 
     def loaded(self) -> None:
-        self._by_token = {k["token_sha256"]: kid for kid, k in self.keys.items() if k.get("token_sha256")}
-        self._rebuild_devices()
-        self._rebuild_packets()
+        self.reload({"hubble.keys", "hubble.devices", "hubble.packets"})
+
+    def reload(self, tables: set[str]) -> None:
+        """Rebuild the indexes made from these tables (a reset put a few rows back)."""
+        if "hubble.keys" in tables:
+            self._by_token = {k["token_sha256"]: kid for kid, k in self.keys.items() if k.get("token_sha256")}
+        if "hubble.devices" in tables:
+            self._rebuild_devices()
+        if "hubble.packets" in tables:
+            self._rebuild_packets()
 
     def now(self) -> float:
         return self.clock.now()

@@ -11,6 +11,45 @@ from ...kernel.pagination import InvalidToken, TokenCodec
 DAY = 86400
 HOUR = 3600
 
+# What a Continuation-Token may carry (the codec refuses anything else as malformed).
+_BETWEEN = {"oneOf": [{"type": "null"}, {"type": "array", "prefixItems": [{"type": "integer"}] * 2, "minItems": 2, "maxItems": 2}]}
+DEVICE_TOKEN: dict[str, Any] = {  # models_devices.list_devices writes it: keep the two together
+    "type": "object",
+    "required": ["org", "q", "c"],
+    "additionalProperties": False,
+    "properties": {
+        "org": {"type": "string"},
+        "c": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "string"}], "minItems": 2, "maxItems": 2},
+        "q": {
+            "type": "object",
+            "required": ["limit", "envs", "created", "recent", "sort", "asc"],
+            "additionalProperties": False,
+            "properties": {
+                "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "envs": {"type": "array", "items": {"enum": ["production", "sandbox"]}},
+                "created": _BETWEEN,
+                "recent": _BETWEEN,
+                "sort": {"enum": ["created_ts", "most_recent_packet_ts"]},
+                "asc": {"type": "boolean"},
+            },
+        },
+    },
+}
+PACKET_TOKEN: dict[str, Any] = {  # models_packets.list_packets writes it: keep the two together
+    "type": "object",
+    "required": ["org", "src", "start", "end", "envs", "pos"],
+    "additionalProperties": False,
+    "properties": {
+        "org": {"type": "string"},
+        "src": {"type": "string"},
+        "start": {"type": "number"},
+        "end": {"type": ["number", "null"]},
+        "upto": {"type": ["integer", "null"]},
+        "envs": {"type": "array", "items": {"enum": ["production", "sandbox"]}},
+        "pos": {"type": ["integer", "null"]},
+    },
+}
+
 
 def iso(ts: float) -> str:
     """RFC 3339 in UTC with a Z, whole seconds: 2025-04-25T14:00:00Z."""

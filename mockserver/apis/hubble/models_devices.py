@@ -232,7 +232,7 @@ class DevicesMixin:
             last_key = order[i]
         next_token = None
         if more and last_key is not None:
-            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(key(last_key))})
+            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(key(last_key))})  # models_common.DEVICE_TOKEN
         total = None
         if first:
             has_filter = q["envs"] or q["created"] or q["recent"] or q["sort"] != "created_ts"

@@ -234,7 +234,7 @@ class PacketsMixin:
         exhausted = i >= total
         if beyond or (exhausted and upto is not None) or (exhausted and end is not None and end <= now):
             return out, "", None  # the window is read to its end: paging is over
-        next_token = self.packet_pages.encode({**st, "pos": pos})
+        next_token = self.packet_pages.encode({**st, "pos": pos})  # its shape: models_common.PACKET_TOKEN
         if exhausted:  # caught up with the stream: come back later for more
             wait = RETRY_AFTER if end is None else max(1, min(RETRY_AFTER, math.ceil(end - now)))
             return out, next_token, wait

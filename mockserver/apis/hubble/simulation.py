@@ -61,6 +61,10 @@ class Transmitter:
         self.random = self.fake.random
         self._places = Faker()  # a second instance: picking a home must not disturb the packet stream
         self._homes: dict[str, tuple[float, float]] = {}
+        # Faker's local_latlng() filters its whole place list on every call; the same draw
+        # from the list filtered once (its own provider and random stream: the same homes)
+        self._geo = self._places.local_latlng.__self__
+        self._us_places = [loc for loc in self._geo.land_coords if loc[3] == "US"]
 
     def home(self, device_id: str) -> tuple[float, float]:
         """A fixed home city per device (seed + id), around which gateways hear it."""
@@ -68,7 +72,7 @@ class Transmitter:
         if home is None:
             digest = hashlib.sha256(f"{self.backend.settings.seed}:home:{device_id}".encode()).digest()
             self._places.seed_instance(int.from_bytes(digest[:8], "big"))
-            lat, lon = self._places.local_latlng()[:2]
+            lat, lon = self._geo.random_element(self._us_places)[:2]
             home = self._homes[device_id] = (float(lat), float(lon))
         return home
 
@@ -167,6 +171,8 @@ def simulate_packets(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, 
     if not isinstance(body, dict):
         raise ControlError(400, "expected a JSON object")
     org_id = body.get("org_id", backend.settings.hubble_org_id)
+    if not isinstance(org_id, str):  # a list or object is no key (and unhashable)
+        raise ControlError(400, "org_id must be a string")
     if org_id not in backend.orgs:
         raise ControlError(404, f"no organization {org_id!r}")
     count = _int(body, "count", 1, 1, MAX_COUNT)
@@ -216,7 +222,9 @@ def simulate_packets(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, 
 def make_advertisements(backend: HubbleBackend, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ControlError(400, "expected a JSON object")
-    device = backend.devices.get(body.get("device_id"))
+    if not isinstance(body.get("device_id"), str):
+        raise ControlError(400, "device_id must be a string")
+    device = backend.devices.get(body["device_id"])
     if device is None:
         raise ControlError(404, f"no device {body.get('device_id')!r}")
     count = _int(body, "count", 1, 1, 100)

@@ -78,7 +78,7 @@ def _hmac(call: Call) -> dict[str, Any]:
     raw_ts = headers["x-timestamp"].strip()
     expected = strings_to_sign(raw_ts, call.method, call.path, call.raw_query)
     call.debug["expected_string_to_sign"] = expected
-    if not raw_ts.isdigit():
+    if not _is_ms_timestamp(raw_ts):
         raise ApiError(401, f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
     _check_timestamp(call, raw_ts)
     given = headers["x-signature"].strip()
@@ -92,6 +92,12 @@ def _hmac(call: Call) -> dict[str, Any]:
             f"'{expected[0]}' or '{expected[1]}'{_hint(given, secret, raw_ts, call)}",
         )
     return partner
+
+
+def _is_ms_timestamp(raw: str) -> bool:
+    """ASCII digits only (str.isdigit also takes '¹' and other scripts' digits, which int()
+    refuses) and at most 16 of them (int() refuses over 4,300; 13 digits last until 2286)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 16
 
 
 def _check_timestamp(call: Call, raw_ts: str) -> None:

@@ -68,6 +68,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         self.catalog = Catalog([], [])
         self._by_api_key: dict[str, str] = {}
         self._promo_by_uuid: dict[str, str] = {}
+        self._by_external: dict[tuple[str, str], list[str]] = {}  # (partner, booking_id) -> ids
         self._booking_schema: Any = None
         self.seeding = False  # while True, state changes are logged but no webhook is sent
 
@@ -114,12 +115,24 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         self._rebuild_indexes()
         self.webhooks.reschedule_all()
 
+    def reload(self, tables: set[str]) -> None:
+        """After a reset put a few rows back: the catalog only when it changed (it is the
+        bulk of the state); the small indexes and the timers always."""
+        if tables & {"hubby.countries", "hubby.packages"}:
+            self._rebuild_catalog()
+        self._rebuild_indexes()
+        self.webhooks.reschedule_all()
+
     def _rebuild_catalog(self) -> None:
         self.catalog = Catalog(list(self.countries.values()), list(self.packages.values()))
 
     def _rebuild_indexes(self) -> None:
         self._by_api_key = {p["api_key"]: pid for pid, p in self.partners.items()}
         self._promo_by_uuid = {p["uuid"]: code for code, p in self.promo_codes.items()}
+        self._by_external = {}
+        for bid, b in self.bookings.items():
+            if b.get("booking_id"):
+                self._by_external.setdefault((b["partner"], b["booking_id"]), []).append(bid)
 
     # -- partners -----------------------------------------------------------------------------
     def add_partner(self, data: dict[str, Any]) -> dict[str, Any]:

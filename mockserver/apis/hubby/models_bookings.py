@@ -116,6 +116,8 @@ class BookingRules:
         if comm["should_send_message"] and channels_reachable:
             record["messages_sent_at"] = now
         self.bookings.put(bid, record)
+        if booking_id:
+            self._by_external.setdefault((partner["id"], booking_id), []).append(bid)
         self.log("booking.created", partner["id"], booking=bid, promo_codes=list(record["promo_codes"]),
                  messages_sent=record["messages_sent_at"] is not None)  # fmt: skip
         self.webhooks.booking_changed(record)
@@ -253,8 +255,9 @@ class BookingRules:
         self: HubbyBackend, partner: dict[str, Any], external_id: str, *, active_only: bool = False
     ) -> dict[str, Any] | None:
         found = None
-        for b in self.bookings.values():
-            if b["partner"] == partner["id"] and b.get("booking_id") == external_id:
+        for bid in self._by_external.get((partner["id"], external_id), ()):  # creation order
+            b = self.bookings.get(bid)
+            if b is not None and b["partner"] == partner["id"] and b.get("booking_id") == external_id:
                 if active_only and b["status"] == "CANCELLED":
                     continue
                 if found is None or b["status"] != "CANCELLED" or found["status"] == "CANCELLED":

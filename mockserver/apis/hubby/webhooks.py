@@ -62,6 +62,10 @@ class HubbyWebhooks:
     def __init__(self, backend: HubbyBackend) -> None:
         self.b = backend
         self.epoch = 0
+        self._timers: list[Any] = []  # this epoch's timers, cancelled when it ends
+
+    def _call_at(self, when: float, callback: Any) -> None:
+        self._timers.append(self.b.runtime.timers.call_at(when, callback))
 
     # -- sending --------------------------------------------------------------------------------
     def emit(self, event: str, partner_id: str, data: dict[str, Any], *, booking: str | None = None) -> dict[str, Any]:
@@ -168,7 +172,6 @@ class HubbyWebhooks:
     def _schedule_booking(self, booking: dict[str, Any], *, immediate: bool) -> None:
         if booking["status"] == "CANCELLED":
             return
-        timers = self.b.runtime.timers
         now = self.b.now
         for kind in ("within_cutoff", "about_to_depart"):
             due = self._due(booking, kind)
@@ -177,7 +180,7 @@ class HubbyWebhooks:
             if now + _EPS >= due and immediate:
                 self._booking_due(self.epoch, booking["id"], kind)
             else:
-                timers.call_at(max(due, now), functools.partial(self._booking_due, self.epoch, booking["id"], kind))
+                self._call_at(max(due, now), functools.partial(self._booking_due, self.epoch, booking["id"], kind))
 
     def _due(self, booking: dict[str, Any], kind: str) -> float | None:
         """When the reminder is due; None when it never will be (sent, date-only, departed)."""
@@ -222,15 +225,14 @@ class HubbyWebhooks:
         """Time thresholds (time-limited, unlimited) and expiry of an active package."""
         if entry["status"] != "active" or entry["activated_at"] is None:
             return
-        timers = self.b.runtime.timers
         now = self.b.now
         span = entry["expires_at"] - entry["activated_at"]
         if entry["package_type"] in TIME_TYPES:
             for t in THRESHOLDS:
                 if t not in entry["thresholds"]:
                     due = entry["activated_at"] + span * t / 100.0
-                    timers.call_at(max(due, now), functools.partial(self._time_due, self.epoch, iccid, entry["entry_id"], t))
-        timers.call_at(max(entry["expires_at"], now), functools.partial(self._expiry_due, self.epoch, iccid, entry["entry_id"]))
+                    self._call_at(max(due, now), functools.partial(self._time_due, self.epoch, iccid, entry["entry_id"], t))
+        self._call_at(max(entry["expires_at"], now), functools.partial(self._expiry_due, self.epoch, iccid, entry["entry_id"]))
 
     def _time_due(self, epoch: int, iccid: str, entry_id: str, threshold: int) -> None:
         b = self.b
@@ -255,6 +257,9 @@ class HubbyWebhooks:
     def reschedule_all(self) -> None:
         """After a reset, restore or restart: forget old timers, re-create them from state."""
         self.epoch += 1
+        for timer in self._timers:  # cancelled, so they no longer count as pending
+            timer.cancel()
+        self._timers = []
         for booking in list(self.b.bookings.values()):
             self._schedule_booking(booking, immediate=False)
         for iccid, esim in list(self.b.esims.items()):

@@ -1,0 +1,161 @@
+"""The door in front of every mount: oversized request heads, and request ids.
+
+Two layers bound what a request head may cost:
+
+- `RequestGuard` (ASGI, ahead of the mounts) answers 431 when the request line and headers
+  together exceed `settings.max_header_bytes`, in the error shape of the API the path
+  belongs to, before anything (the journal included) keeps a copy; it also gives every
+  response an `X-Request-ID` (the API mounts set their own; this covers the control plane
+  and paths outside any mount).
+- `server_protocol` makes uvicorn itself stop reading a head at `TRANSPORT_HEAD_LIMIT`
+  bytes, so a 64 MB header is never buffered whole: httptools gets a plain 431 and the
+  connection closes; h11 answers its own 400 past the same size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import itertools
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .kernel.errors import ApiError
+from .kernel.spec import dumps
+
+TRANSPORT_HEAD_LIMIT = 1_048_576  # bytes of request head uvicorn buffers before giving up
+Renderer = Callable[[ApiError], Any]
+
+
+class RequestGuard:
+    """ASGI middleware: 431 for oversized heads, X-Request-ID on every response."""
+
+    def __init__(self, app: Any, *, max_header_bytes: int, seed: int, renderers: dict[str, Renderer]) -> None:
+        self.app = app
+        self.limit = max_header_bytes
+        self.renderers = renderers  # mount prefix -> the API's error renderer
+        self._seed = seed
+        self._ids = itertools.count(1)
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers") or ()
+        size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        for name, value in headers:
+            size += len(name) + len(value) + 4
+        path = scope.get("path", "")
+        mount = self._mount_of(path)
+        if size > self.limit:
+            await self._refuse(scope, send, mount, size)
+            return
+        if mount is not None and "\n" not in path:
+            # the API mount takes it (Starlette's mount patterns match anything but a
+            # newline) and sets X-Request-ID on every answer itself
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_id(message: dict) -> None:
+            # the control plane, and whatever no mount takes
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers") or ())
+                if not any(name.lower() == b"x-request-id" for name, _ in raw):
+                    raw.append((b"x-request-id", self._request_id(headers).encode("latin-1")))
+                    message = {**message, "headers": raw}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+    def _mount_of(self, path: str) -> str | None:
+        for prefix in self.renderers:
+            if path == prefix or path.startswith(prefix + "/"):
+                return prefix
+        return None
+
+    def _request_id(self, headers: Any) -> str:
+        for name, value in headers:
+            if name == b"x-request-id" and value:
+                return value.decode("latin-1")
+        n = next(self._ids)  # its own sequence: the APIs' seeded request ids stay as they were
+        digest = hashlib.sha256(f"{self._seed}:outside:{n}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+
+    async def _refuse(self, scope: dict, send: Callable, mount: str | None, size: int) -> None:
+        message = (
+            f"the request line and headers are {size} bytes; this server takes at most {self.limit} "
+            "(MOCKSERVER_MAX_HEADER_BYTES)"
+        )
+        err = ApiError(431, message)
+        body = dumps(self.renderers[mount](err) if mount is not None else {"error": message})
+        request_id = self._request_id(())  # not the client's: it is part of what was too large
+        await send({
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"connection", b"close"),
+            ],
+        })  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def server_protocol(http: str = "auto") -> str | type:
+    """The uvicorn `http` setting for our servers: httptools ("auto" when it is installed)
+    becomes a subclass that refuses a request head past TRANSPORT_HEAD_LIMIT."""
+    if http == "h11" or (http == "auto" and importlib.util.find_spec("httptools") is None):
+        return "h11"
+    if http not in ("auto", "httptools"):
+        return http
+    return _capped_httptools()
+
+
+def uvicorn_options(http: str = "auto") -> dict[str, Any]:
+    """Keyword arguments for uvicorn.Config / uvicorn.run."""
+    return {"http": server_protocol(http), "h11_max_incomplete_event_size": TRANSPORT_HEAD_LIMIT}
+
+
+_CAPPED: type | None = None
+
+
+def _capped_httptools() -> type:
+    global _CAPPED
+    if _CAPPED is not None:
+        return _CAPPED
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: PLC0415
+
+    class CappedHttpToolsProtocol(HttpToolsProtocol):
+        """httptools buffers a header value until it ends; this stops reading once the head
+        of the current request passes TRANSPORT_HEAD_LIMIT bytes."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._head_bytes = 0
+            self._in_head = True  # a connection starts with a request head
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head, self._head_bytes = True, 0
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if not self._in_head or self.transport.is_closing():
+                return
+            self._head_bytes += len(data)  # at most one chunk too many: the limit is generous
+            if self._head_bytes > TRANSPORT_HEAD_LIMIT:
+                body = b"request header fields too large"
+                self.transport.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                    b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+                )
+                self.transport.close()
+
+    _CAPPED = CappedHttpToolsProtocol
+    return _CAPPED

@@ -1,0 +1,72 @@
+"""Reading the YAML documents the fake is built from, fast.
+
+PyYAML's pure-Python parser takes most of a second for the four OpenAPI documents; its C
+loader (libyaml) takes about a tenth of that, and a JSON copy keyed by the document's
+content hash is read in a few milliseconds. The copy lives in a user cache directory
+(`MOCKSERVER_CACHE_DIR`, else `$XDG_CACHE_HOME/mockserver`, else `~/.cache/mockserver`;
+`MOCKSERVER_CACHE_DIR=off` turns it off). A document whose JSON form would not be the same
+value (a date, a non-string key) is never cached, and any cache problem (read-only home, a
+truncated file) falls back to parsing: the cache can make loading faster, never different.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+_FORMAT = b"mockserver-doc-cache-1"
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("MOCKSERVER_CACHE_DIR")
+    if configured is not None:
+        return None if configured.strip().lower() in ("", "0", "off", "none") else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mockserver"
+
+
+def parse_yaml(text: str | bytes) -> Any:
+    """One YAML document with the safe loader (libyaml's when PyYAML has it)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, C or Python
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """A YAML file's value, through the content-hash cache when the value is plain JSON."""
+    raw = Path(path).read_bytes()
+    folder = cache_dir()
+    if folder is None:
+        return parse_yaml(raw)
+    digest = hashlib.sha256(_FORMAT + yaml.__version__.encode() + b"\0" + raw).hexdigest()
+    cached = folder / f"{digest}.json"
+    try:
+        return orjson.loads(cached.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        pass
+    value = parse_yaml(raw)
+    _store(folder, cached, value)
+    return value
+
+
+def _store(folder: Path, target: Path, value: Any) -> None:
+    try:
+        encoded = orjson.dumps(value)
+        if orjson.loads(encoded) != value:  # not plain JSON (int keys, dates): parse each time
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(encoded)
+            os.replace(tmp, target)  # atomic: a parallel worker reads the old file or the new one
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except (OSError, TypeError, orjson.JSONEncodeError):
+        return
