@@ -17,6 +17,7 @@ from ..kernel.runtime import Runtime
 from ..kernel.spec import dumps
 from .chaos import chaos_route
 from .common import ControlError, json_body
+from .dashboard import PUBLIC_PATHS, dashboard_routes
 
 # the clock stays where every API can still render its times (and a year later): a date-time
 # in year 10000 has no ISO 8601 / RFC 3339 form
@@ -178,6 +179,7 @@ def control_app(runtime: Runtime) -> Starlette:
         Route("/state", state, methods=["GET", "PUT"]),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
     ]
+    routes[:0] = dashboard_routes(rt)  # the dashboard and its paged reads: new paths only
     for api in REGISTRY:
         routes.append(Mount(f"/{api.NAME}", routes=api.control_routes(rt)))
 
@@ -193,7 +195,8 @@ def control_app(runtime: Runtime) -> Starlette:
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
-        if token and _below(scope) != "/health" and not _authorized(scope, token):
+        public = _below(scope) == "/health" or _below(scope) in PUBLIC_PATHS  # the dashboard shell holds no data
+        if token and not public and not _authorized(scope, token):
             response = JSONResponse(
                 {"error": "the control plane needs 'Authorization: Bearer <MOCKSERVER_ADMIN_TOKEN>'"},
                 status_code=401,

@@ -111,6 +111,12 @@ class Timers:
     def pending(self) -> int:
         return sum(1 for t in self._heap if not t.cancelled)
 
+    def upcoming(self, limit: int) -> list[tuple[float, TimerCallback]]:
+        """The next `limit` live timers as (when, callback), soonest first (read-only)."""
+        live = (t for t in self._heap if not t.cancelled)
+        soonest = heapq.nsmallest(max(0, limit), live, key=lambda t: (t.when, t.seq))  # tuples compare in C
+        return [(t.when, t.callback) for t in soonest]
+
     def next_due(self) -> float | None:
         while self._heap and self._heap[0].cancelled:
             heapq.heappop(self._heap)
