@@ -24,6 +24,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.generation import GenerationMode
 
 from .checks import BUILTIN
+from .generation import quiet_settings
 from .schema import load_schema, operations
 from .target import Target
 
@@ -94,15 +95,7 @@ def _strategy(op: Any) -> Any:
 def _fuzz_operation(op: Any, api: str, max_examples: int, seed: int, report: FuzzReport) -> None:
     checks = [BUILTIN[name] for name in ALL_CHECKS]
 
-    @hypothesis.settings(
-        max_examples=max_examples,
-        database=None,
-        deadline=None,
-        phases=[hypothesis.Phase.generate],
-        suppress_health_check=list(hypothesis.HealthCheck),
-        verbosity=hypothesis.Verbosity.quiet,
-        print_blob=False,
-    )
+    @quiet_settings(max_examples)
     @hypothesis.seed(seed)
     @hypothesis.given(case=_strategy(op))
     def one(case: Any) -> None:

@@ -26,6 +26,7 @@ from schemathesis.engine.errors import is_inconsistent_replay
 
 from . import checks as contract_checks
 from .auth import requests_auth
+from .generation import quiet_settings
 from .schema import load_schema, operations
 from .target import Target
 
@@ -103,16 +104,8 @@ class Suite:
 
     def stateful_settings(self) -> hypothesis.settings:
         t = self.target
-        return hypothesis.settings(
-            max_examples=t.stateful_examples or t.max_examples,
-            stateful_step_count=max(2, t.stateful_steps),
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[hypothesis.Phase.generate],
-            suppress_health_check=list(hypothesis.HealthCheck),
-            verbosity=hypothesis.Verbosity.quiet,
-            print_blob=False,
+        return quiet_settings(
+            t.stateful_examples or t.max_examples, stateful_step_count=max(2, t.stateful_steps), derandomize=True
         )
 
     def run_stateful(self) -> None:

@@ -143,12 +143,13 @@ class Journal:
 
     def _matching(
         self,
-        api: str | None,
-        method: str | None,
-        path: str | None,
-        operation_id: str | None,
-        status: int | None,
-        violations: bool,
+        *,
+        api: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        violations: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Stored entries, newest first, that pass the filters (`path` is a prefix)."""
         source = self._violations if violations else self._entries
@@ -166,34 +167,14 @@ class Journal:
                 continue
             yield entry
 
-    def entries(
-        self,
-        *,
-        api: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-        operation_id: str | None = None,
-        status: int | None = None,
-        violations: bool = False,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    def entries(self, *, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Newest first, rendered as JSON-able dicts (copies: a reader cannot change the
-        journal). `path` matches as a prefix of the request path."""
-        matches = self._matching(api, method, path, operation_id, status, violations)
-        return [_render(entry) for entry in itertools.islice(matches, limit)]
+        journal). Filters: api, method, path (a prefix), operation_id, status, violations."""
+        return [_render(entry) for entry in itertools.islice(self._matching(**filters), limit)]
 
-    def count(
-        self,
-        *,
-        api: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-        operation_id: str | None = None,
-        status: int | None = None,
-        violations: bool = False,
-    ) -> int:
+    def count(self, **filters: Any) -> int:
         """How many retained entries pass the filters (nothing is rendered)."""
-        return sum(1 for _ in self._matching(api, method, path, operation_id, status, violations))
+        return sum(1 for _ in self._matching(**filters))
 
 
 class _Excerpt:
