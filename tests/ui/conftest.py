@@ -42,8 +42,11 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One Chromium for tests/ui. Not session-wide: Playwright's sync API keeps an asyncio loop
+    running in the main thread while it is open, and every later test that calls
+    asyncio.run() (tests/webhooks...) would fail with "cannot be called from a running loop"."""
     path = chromium_path()
     if path is None:
         explicit = os.environ.get("MOCKSERVER_CHROMIUM")
