@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
-from .apis import REGISTRY
+from . import apis
 from .control.routes import control_app
 from .guard import RequestGuard
 from .kernel.errors import ApiError
@@ -21,7 +21,7 @@ from .kernel.ids import Ids
 from .kernel.runtime import Runtime
 from .scenarios import load_scenario
 from .settings import Settings
-from .webhooks import DEFAULT_POLICIES, WebhookEngine
+from .webhooks import WebhookEngine
 from .webhooks.chaos import Chaos
 
 
@@ -36,7 +36,11 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
         runtime.timers,
         runtime.store,
         Ids(settings.seed, runtime.store, "webhooks"),
-        {name: policy.with_(timeout=settings.webhook_timeout) for name, policy in DEFAULT_POLICIES.items()},
+        {
+            api.name: api.retry_policy.with_(timeout=settings.webhook_timeout)
+            for api in apis.REGISTRY
+            if api.retry_policy is not None
+        },
         flush_interval=None,  # the listener below flushes each attempt at once; no second, delayed flush
     )
     # an attempt recorded by a timer (no request around it) is on disk at once, so a pending
@@ -44,9 +48,8 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     runtime.webhooks.add_listener(lambda _record: runtime.store.flush())
     runtime.webhooks.chaos = Chaos(settings.seed)
     runtime.webhooks.chaos.configure(settings.webhook_chaos)  # off unless configured
-    mounts = []
-    for api in REGISTRY:
-        mounts.append(Mount(api.MOUNT, app=api.mount(runtime)))
+    registry = apis.REGISTRY
+    mounts = [Mount(api.mount_path, app=api.mount(runtime)) for api in registry]
     mounts.append(Mount("/_mock", app=control_app(runtime)))
     runtime.start_state()
 
@@ -70,15 +73,15 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
         do not match) still gets a 404 in the error shape of the API it was meant for, with the
         `X-Request-ID` every response of that API carries."""
         path = request.url.path
-        for api in REGISTRY:
-            if path == api.MOUNT or path.startswith(api.MOUNT + "/"):
-                body = api.errors.render(ApiError(404, f"no such endpoint: {request.method} {path}"))
-                request_id = request.headers.get("x-request-id") or runtime.next_request_id()
-                return JSONResponse(body, status_code=404, headers={"X-Request-ID": request_id})
+        api = apis.api_at(path, registry)
+        if api is not None:
+            body = api.render_error(ApiError(404, f"no such endpoint: {request.method} {path}"))
+            request_id = request.headers.get("x-request-id") or runtime.next_request_id()
+            return JSONResponse(body, status_code=404, headers={"X-Request-ID": request_id})
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
     app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
-    renderers = {api.MOUNT: api.errors.render for api in REGISTRY}
+    renderers = {api.mount_path: api.render_error for api in registry}
     app.add_middleware(RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers)
     app.state.runtime = runtime
     return app

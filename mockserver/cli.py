@@ -63,6 +63,7 @@ def _bind(host: str, port: int) -> socket.socket | str:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from . import apis
     from .scenarios import ScenarioError, load_scenario
     from .statefile import StateFileError, check_state_file
 
@@ -117,9 +118,10 @@ def serve(args: argparse.Namespace) -> int:
         settings.port = bound.getsockname()[1]
     creds = credentials(app.state.runtime)
     print(f"mockserver listening on {settings.base_url}", flush=True)
-    print(f"  Hubble     {creds['hubble']['base_url']}  org_id={creds['hubble']['org_id']}  token={creds['hubble']['token']}")
-    print(f"  Hubby      {creds['hubby']['base_url']}  x-api-key={creds['hubby']['api_key']}  secret={creds['hubby']['secret']}")
-    print(f"  Bumblebee  {creds['bumblebee']['base_url']}")
+    for api in apis.REGISTRY:
+        own = creds[api.name]
+        shown = "".join(f"  {label}={own[key]}" for label, key in api.banner)
+        print(f"  {api.title:<10} {own['base_url']}{shown}")
     print(f"  Control    {creds['control']['base_url']}  (GET /_mock/credentials)", flush=True)
     chaos = app.state.runtime.webhooks.chaos
     if chaos is not None and chaos.enabled:

@@ -6,10 +6,24 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-DEFAULT_HUBBLE_ORG_ID = "2f4c5a8e-1d3b-4e6f-9a7c-0b1d2e3f4a5b"
-DEFAULT_HUBBLE_TOKEN = "hubble-sandbox-token-0123456789abcdef"
-DEFAULT_HUBBY_API_KEY = "hubby-sandbox-key"
-DEFAULT_HUBBY_SECRET = "hubby-sandbox-secret-0123456789"
+
+@dataclass(frozen=True)
+class Option:
+    """A setting an API adds (`ApiModule.options`): read as `settings.<name>`, set from the
+    `env` variable, `default` otherwise (its type is the option's type)."""
+
+    name: str
+    env: str
+    default: str | int | float | bool
+    secret_input: bool = False
+    """Part of what the server's own signing secret is derived from (`Runtime.secret`)."""
+
+
+def api_options() -> dict[str, Option]:
+    """Every option the registered APIs declare, by name."""
+    from . import apis  # noqa: PLC0415  (apis imports the kernel, which imports this module)
+
+    return {option.name: option for api in apis.REGISTRY for option in api.options}
 
 
 def _env_bool(value: str) -> bool:
@@ -28,11 +42,6 @@ class Settings:
     clock_start: float | None = None  # Unix seconds the clock starts at (default: now)
     strict: bool = False  # a response that breaks the spec becomes a 500 (tests turn this on)
     admin_token: str | None = None  # when set, /_mock requires it as a bearer token
-    hubble_org_id: str = DEFAULT_HUBBLE_ORG_ID
-    hubble_token: str = DEFAULT_HUBBLE_TOKEN
-    hubby_api_key: str = DEFAULT_HUBBY_API_KEY
-    hubby_secret: str = DEFAULT_HUBBY_SECRET
-    hubby_signature_window: float = 300.0  # seconds either way
     max_body_bytes: int = 1_048_576  # an API request body; more is a 413
     max_control_body_bytes: int = 67_108_864  # a /_mock body (PUT /_mock/state takes whole snapshots)
     max_header_bytes: int = 32_768  # request line and headers together; more is a 431
@@ -41,6 +50,9 @@ class Settings:
     public_url: str | None = None  # base URL printed and returned by /_mock/credentials
     webhook_chaos: str | None = None  # opt-in delivery chaos (webhooks/chaos.py); None: off
     extra: dict[str, Any] = field(default_factory=dict)
+    api_values: dict[str, Any] = field(default_factory=dict)
+    """Values of the APIs' own options (`Option`) that differ from their defaults; read and
+    set them as attributes (`settings.<option name>`)."""
 
     ENV = {
         "MOCKSERVER_HOST": "host",
@@ -52,11 +64,6 @@ class Settings:
         "MOCKSERVER_CLOCK": "clock",
         "MOCKSERVER_STRICT": "strict",
         "MOCKSERVER_ADMIN_TOKEN": "admin_token",
-        "MOCKSERVER_HUBBLE_ORG_ID": "hubble_org_id",
-        "MOCKSERVER_HUBBLE_TOKEN": "hubble_token",
-        "MOCKSERVER_HUBBY_API_KEY": "hubby_api_key",
-        "MOCKSERVER_HUBBY_SECRET": "hubby_secret",
-        "MOCKSERVER_HUBBY_SIGNATURE_WINDOW": "hubby_signature_window",
         "MOCKSERVER_WEBHOOK_TIMEOUT": "webhook_timeout",
         "MOCKSERVER_PUBLIC_URL": "public_url",
         "MOCKSERVER_WEBHOOK_CHAOS": "webhook_chaos",
@@ -73,11 +80,45 @@ class Settings:
         for var, name in cls.ENV.items():
             if var in environ and environ[var] != "":
                 values[name] = _convert(environ[var], types[name])
+        options: dict[str, Any] = {}
+        for option in api_options().values():
+            if environ.get(option.env, "") != "":
+                options[option.name] = _convert(environ[option.env], type(option.default).__name__)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**values).with_(**options)
 
     def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+        declared = {f.name for f in fields(self)}
+        own = {k: v for k, v in changes.items() if k in declared}
+        unknown = sorted(set(changes) - declared - set(api_options()))
+        if unknown:
+            raise TypeError(f"unknown settings {unknown}")
+        api_values = {**self.api_values, **{k: v for k, v in changes.items() if k not in declared}}
+        return replace(self, **own, api_values=api_values)
+
+    def __getattr__(self, name: str) -> Any:
+        """An API's option (`settings.hubby_secret`): its value here, or its default."""
+        if name.startswith("__") or name == "api_values":
+            raise AttributeError(name)
+        values = self.__dict__.get("api_values") or {}
+        if name in values:
+            return values[name]
+        option = api_options().get(name)
+        if option is None:
+            raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
+        return option.default
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FIELD_NAMES or name not in api_options():
+            object.__setattr__(self, name, value)
+        else:
+            self.api_values[name] = value
+
+    @property
+    def secret_input(self) -> str:
+        """What the server's signing secret is derived from, besides the seed: the values of
+        the options the APIs mark `secret_input`, in registry order."""
+        return ":".join(str(getattr(self, o.name)) for o in api_options().values() if o.secret_input)
 
     @property
     def base_url(self) -> str:
@@ -85,6 +126,19 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+
+def __getattr__(name: str) -> Any:
+    """`DEFAULT_<OPTION>` (e.g. the default of the `hubble_token` option), as this module
+    once defined them."""
+    if name.startswith("DEFAULT_"):
+        option = api_options().get(name.removeprefix("DEFAULT_").lower())
+        if option is not None:
+            return option.default
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Settings))
 
 
 def _convert(raw: str, type_name: Any) -> Any:

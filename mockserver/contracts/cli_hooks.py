@@ -13,12 +13,11 @@ per schema in code (`mockserver.contracts.schema.attach_auth`).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import schemathesis
 
-from ..settings import DEFAULT_HUBBY_API_KEY, DEFAULT_HUBBY_SECRET
+from ..settings import Settings
 from .auth import HubbyHmacAuth
 from .schema import credential_headers, negates_credentials
 
@@ -31,11 +30,8 @@ def is_hubby(document: dict[str, Any]) -> bool:
 
 
 def hubby_auth(base_url: str) -> HubbyHmacAuth:
-    return HubbyHmacAuth(
-        os.environ.get("MOCKSERVER_HUBBY_API_KEY") or DEFAULT_HUBBY_API_KEY,
-        os.environ.get("MOCKSERVER_HUBBY_SECRET") or DEFAULT_HUBBY_SECRET,
-        base_url,
-    )
+    settings = Settings.from_env()  # the sandbox's defaults, or MOCKSERVER_HUBBY_* when set
+    return HubbyHmacAuth(settings.hubby_api_key, settings.hubby_secret, base_url)
 
 
 @schemathesis.auth(refresh_interval=None, retry_on=[])

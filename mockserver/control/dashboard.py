@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import apis as registered
 from ..kernel.runtime import Runtime
 from . import timers_view
 from .common import ControlError
@@ -36,11 +37,6 @@ from .ui_files import PUBLIC_PATHS, ui_routes
 
 __all__ = ["PUBLIC_PATHS", "dashboard_routes"]
 
-MAIN_TABLES = {
-    "hubble": ("devices", "webhooks"),
-    "hubby": ("bookings", "esims"),
-    "bumblebee": ("nodes", "assets", "webhooks"),
-}
 MAX_PAGE = 500
 _STATUS = re.compile(r"^([1-5])(\d\d|xx)$", re.IGNORECASE)
 
@@ -136,12 +132,13 @@ def dashboard_routes(rt: Runtime) -> list[Route]:
         return JSONResponse({**rt.clock.snapshot(), "timers_fired": fired, "timers_pending": rt.timers.pending()})
 
     async def state_summary(request: Request) -> Response:
+        main_tables = {api.name: api.main_tables for api in registered.REGISTRY}
         apis = {}
         for name in rt.backends:
             tables = []
             for table in rt.store.tables(f"{name}."):
                 short = table.name[len(name) + 1 :]
-                tables.append({"name": table.name, "short": short, "count": len(table), "main": short in MAIN_TABLES.get(name, ())})
+                tables.append({"name": table.name, "short": short, "count": len(table), "main": short in main_tables.get(name, ())})
             tables.sort(key=lambda t: (not t["main"], t["short"]))
             apis[name] = {"tables": tables}
         messages = rt.store.tables("webhooks.")

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from ..apis import REGISTRY
+from .. import apis
 from ..kernel.faults import FaultError, validate_rule
 from ..kernel.runtime import Runtime
 from ..kernel.spec import dumps
@@ -24,23 +24,15 @@ from .dashboard import PUBLIC_PATHS, dashboard_routes
 
 
 def credentials(runtime: Runtime) -> dict[str, Any]:
+    """The server's base URL, then each API's base URL and sandbox credentials under its
+    name, then the control plane's."""
     s = runtime.settings
     base = s.base_url
-    return {
-        "base_url": base,
-        "hubble": {
-            "base_url": f"{base}/hubble",
-            "org_id": s.hubble_org_id,
-            "token": s.hubble_token,
-        },
-        "hubby": {
-            "base_url": f"{base}/hubby/api",
-            "api_key": s.hubby_api_key,
-            "secret": s.hubby_secret,
-        },
-        "bumblebee": {"base_url": f"{base}/bumblebee"},
-        "control": {"base_url": f"{base}/_mock", "admin_token_required": bool(s.admin_token)},
-    }
+    out: dict[str, Any] = {"base_url": base}
+    for api in apis.REGISTRY:
+        out[api.name] = api.credentials_for(s)
+    out["control"] = {"base_url": f"{base}/_mock", "admin_token_required": bool(s.admin_token)}
+    return out
 
 
 def control_app(runtime: Runtime) -> Starlette:
@@ -154,15 +146,15 @@ def control_app(runtime: Runtime) -> Starlette:
         if request.method == "POST":
             data = await json_body(request)
             items = data if isinstance(data, list) else [data]
-            apis = [api.NAME for api in REGISTRY]
+            names = [api.name for api in apis.REGISTRY]
             for index, item in enumerate(items):
                 where = f"rule {index}: " if len(items) > 1 else ""
                 try:
                     validate_rule(item)
                 except FaultError as exc:
                     raise ControlError(400, f"invalid fault: {where}{exc}") from None
-                if item.get("api") is not None and item["api"] not in apis:
-                    raise ControlError(400, f"invalid fault: {where}api must be one of {apis}")
+                if item.get("api") is not None and item["api"] not in names:
+                    raise ControlError(400, f"invalid fault: {where}api must be one of {names}")
             added = [rt.faults.add(item).describe() for item in items]  # all or nothing
             return JSONResponse({"faults": added}, status_code=201)
         return JSONResponse({"faults": [f.describe() for f in rt.faults.rules]})
@@ -180,8 +172,8 @@ def control_app(runtime: Runtime) -> Starlette:
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
     ]
     routes[:0] = dashboard_routes(rt)  # the dashboard and its paged reads: new paths only
-    for api in REGISTRY:
-        routes.append(Mount(f"/{api.NAME}", routes=api.control_routes(rt)))
+    for api in apis.REGISTRY:
+        routes.append(Mount(f"/{api.name}", routes=api.control(rt)))
 
     async def on_control_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ControlError)

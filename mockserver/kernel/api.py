@@ -181,14 +181,14 @@ class ApiMount:
         except ApiError as err:
             if err.violations and "violations" not in entry:
                 entry["violations"] = [v.as_dict() for v in err.violations]
-            reply = Reply(body=self.render_error(err), status=err.status, headers=dict(err.headers))
+            reply = Reply(body=self.render_error(err, call), status=err.status, headers=dict(err.headers))
             entry["error"] = err.detailed_message()
         except FaultDisconnect:
             raise  # a connection fault where the server offers no socket: the client sees an error
         except Exception as exc:  # a bug in the fake: say so in the API's shape, never crash
             log.exception("handler failed")
             err = ApiError(500, f"internal error in the fake: {type(exc).__name__}: {exc}")
-            reply = Reply(body=self.render_error(err), status=500)
+            reply = Reply(body=self.render_error(err, call), status=500)
             entry["error"] = err.message
         finally:
             if call is not None and call.debug:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .spec import Violation
+
+if TYPE_CHECKING:
+    from .api import Call
 
 # Phrases that differ between Python versions, pinned to the names the APIs use.
 _REASONS = {413: "Payload Too Large", 422: "Unprocessable Entity"}
@@ -47,7 +49,12 @@ class ApiError(Exception):
         return self.message + ": " + "; ".join(str(v) for v in self.violations)
 
 
-ErrorRenderer = Callable[[ApiError], Any]
+class ErrorRenderer(Protocol):
+    """An API's error shape: the body for `err`. It receives the call being served, as a
+    Starlette exception handler receives the request (None when the error comes before
+    routing: an unknown path, a refused header block, an injected fault)."""
+
+    def __call__(self, err: ApiError, call: Call | None = None, /) -> Any: ...
 
 
 def bad_request(message: str, violations: list[Violation] | None = None) -> ApiError:

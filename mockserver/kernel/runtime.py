@@ -86,7 +86,9 @@ class Runtime:
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
         self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
-        self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.hubble_token}".encode()).digest()
+        # what the APIs derive their own keys from (JWTs, web sessions); `secret_input` is
+        # the API options marked so (the Hubble bootstrap token): the same key as ever
+        self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.secret_input}".encode()).digest()
         self.token_secret = TokenSecret(self.store)  # signs continuation tokens
 
     def register(self, backend: Backend) -> None:

@@ -171,17 +171,16 @@ class MockServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def hubble_url(self) -> str:
-        return f"{self.base_url}/hubble"
+    def url_of(self, api: str) -> str:
+        """Where an API's vendor paths start on this server (its mount in the registry)."""
+        from ..apis import api_named  # noqa: PLC0415  (the API packages load with the app, not before)
 
-    @property
-    def hubby_url(self) -> str:
-        return f"{self.base_url}/hubby/api"
+        return api_named(api).url(self.base_url)
 
-    @property
-    def bumblebee_url(self) -> str:
-        return f"{self.base_url}/bumblebee"
+    # documented conveniences, one per API (the same as url_of(name))
+    hubble_url = property(lambda self: self.url_of("hubble"), doc="url_of('hubble')")
+    hubby_url = property(lambda self: self.url_of("hubby"), doc="url_of('hubby')")
+    bumblebee_url = property(lambda self: self.url_of("bumblebee"), doc="url_of('bumblebee')")
 
     # -- control plane ------------------------------------------------------------------
     def call(self, method: str, path: str, **kwargs: Any) -> Any:

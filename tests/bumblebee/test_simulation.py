@@ -127,7 +127,7 @@ def test_malformed_json_to_the_control_plane_is_a_400(bumblebee: Any, control: A
 
 # -- scenario sections -------------------------------------------------------------------------
 def _backend(section: Any) -> BumblebeeBackend:
-    from mockserver.apis import bumblebee
+    from mockserver.apis.bumblebee import API as bumblebee
 
     runtime = Runtime(Settings(scenario=None))
     runtime.scenario = {"bumblebee": section}

@@ -8,9 +8,12 @@ shared webhook engine, and simulates assets and nodes under /_mock/bumblebee.
 
 from __future__ import annotations
 
-from ...kernel.api import ApiMount
+from starlette.routing import BaseRoute
+
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
+from ...webhooks.policies import BUMBLEBEE as RETRY_POLICY
+from .. import ApiModule
 from . import errors, routes, simulation
 from .models import NAME, BumblebeeBackend
 from .webhooks import Emitter
@@ -18,25 +21,31 @@ from .webhooks import Emitter
 MOUNT = "/bumblebee"
 SPEC_FILE = "bumblebee-openapi.yaml"
 
-__all__ = ["MOUNT", "NAME", "control_routes", "mount"]
+__all__ = ["API", "MOUNT", "NAME"]
 
 
-def _backend(runtime: Runtime) -> BumblebeeBackend:
-    backend = runtime.backends.get(NAME)
-    if not isinstance(backend, BumblebeeBackend):
-        spec = Spec.from_resource(NAME, SPEC_FILE)
-        backend = BumblebeeBackend(runtime, spec.component_schema("WebhookCreate"))
-        backend.spec = spec
-        backend.emitter = Emitter(runtime, backend)
-        runtime.register(backend)
+def _backend(runtime: Runtime, spec: Spec) -> BumblebeeBackend:
+    backend = BumblebeeBackend(runtime, spec.component_schema("WebhookCreate"))
+    backend.spec = spec
+    backend.emitter = Emitter(runtime, backend)
     return backend
 
 
-def mount(runtime: Runtime) -> ApiMount:
-    backend = _backend(runtime)
-    return ApiMount(NAME, backend.spec, routes.HANDLERS, runtime, backend, errors.render)
+def _control_routes(runtime: Runtime, backend: BumblebeeBackend) -> list[BaseRoute]:
+    return list(simulation.control_routes(runtime, backend, backend.emitter))
 
 
-def control_routes(runtime: Runtime) -> list:
-    backend = _backend(runtime)
-    return simulation.control_routes(runtime, backend, backend.emitter)
+API = ApiModule(
+    name=NAME,
+    title="Bumblebee",
+    mount_path=MOUNT,
+    spec_file=SPEC_FILE,
+    handlers=routes.HANDLERS,
+    backend=_backend,
+    render_error=errors.render,
+    control_routes=_control_routes,
+    retry_policy=RETRY_POLICY,
+    handle="mockserver.apis.bumblebee.fixture:BumblebeeApi",
+    fixtures=("bumblebee_api", "bumblebee"),  # `bumblebee` came first; both stay
+    main_tables=("nodes", "assets", "webhooks"),
+)

@@ -7,10 +7,13 @@ Every problem found is listed, each with the dotted field it concerns (`url`,
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...kernel.errors import ApiError
 from ...kernel.spec import Violation
+
+if TYPE_CHECKING:
+    from ...kernel.api import Call
 
 DATA_TYPES = (
     "battery_level/update",
@@ -25,7 +28,7 @@ _UNEXPECTED = re.compile(r"\((?P<names>.*) (?:was|were) unexpected\)")
 _QUOTED = re.compile(r"'([^']*)'")
 
 
-def render(err: ApiError) -> dict[str, Any]:
+def render(err: ApiError, call: Call | None = None) -> dict[str, Any]:
     if not err.violations:
         return {"error": err.message}
     details: list[dict[str, str]] = []

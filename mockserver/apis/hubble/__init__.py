@@ -2,32 +2,51 @@
 
 from __future__ import annotations
 
-from ...kernel.api import ApiMount
+from typing import Any
+
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
+from ...settings import Option, Settings
+from ...webhooks.policies import HUBBLE as RETRY_POLICY
+from .. import ApiModule
 from . import auth, errors, routes, simulation
 from .models import HubbleBackend
 
 NAME = "hubble"
 MOUNT = "/hubble"
 SPEC_FILE = "hubble-openapi.yaml"
+DEFAULT_ORG_ID = "2f4c5a8e-1d3b-4e6f-9a7c-0b1d2e3f4a5b"
+DEFAULT_TOKEN = "hubble-sandbox-token-0123456789abcdef"
 
 
-def mount(runtime: Runtime) -> ApiMount:
-    backend = HubbleBackend(runtime)
-    runtime.register(backend)
-    return ApiMount(
-        NAME,
-        Spec.from_resource(NAME, SPEC_FILE),
-        routes.HANDLERS,
-        runtime,
-        backend,
-        errors.render,
-        authenticate=auth.authenticate,
-        rate_buckets=auth.rate_buckets,
-        rate_limited_headers=auth.rate_limited_headers,
-    )
+def _backend(runtime: Runtime, spec: Spec) -> HubbleBackend:
+    return HubbleBackend(runtime)
 
 
-def control_routes(runtime: Runtime) -> list:
-    return simulation.control_routes(runtime)
+def _credentials(settings: Settings) -> dict[str, Any]:
+    return {"org_id": settings.hubble_org_id, "token": settings.hubble_token}
+
+
+API = ApiModule(
+    name=NAME,
+    title="Hubble",
+    mount_path=MOUNT,
+    spec_file=SPEC_FILE,
+    handlers=routes.HANDLERS,
+    backend=_backend,
+    render_error=errors.render,
+    control_routes=simulation.control_routes,
+    authenticate=auth.authenticate,
+    rate_buckets=auth.rate_buckets,
+    rate_limited_headers=auth.rate_limited_headers,
+    credentials=_credentials,
+    banner=(("org_id", "org_id"), ("token", "token")),
+    options=(
+        Option("hubble_org_id", "MOCKSERVER_HUBBLE_ORG_ID", DEFAULT_ORG_ID),
+        # the bootstrap key; the server's signing secret has always been derived from it
+        Option("hubble_token", "MOCKSERVER_HUBBLE_TOKEN", DEFAULT_TOKEN, secret_input=True),
+    ),
+    retry_policy=RETRY_POLICY,
+    handle="mockserver.apis.hubble.fixture:HubbleApi",
+    main_tables=("devices", "webhooks"),
+)

@@ -247,9 +247,9 @@ def make_advertisements(backend: HubbleBackend, body: dict[str, Any]) -> dict[st
     return {"device_id": device["id"], "encryption": device["encryption"], "advertisements": out}
 
 
-def control_routes(runtime: Runtime) -> list[Route]:
+def control_routes(runtime: Runtime, hubble: HubbleBackend) -> list[Route]:
     def backend() -> HubbleBackend:
-        return runtime.backends["hubble"]  # type: ignore[return-value]
+        return hubble
 
     async def packets(request: Request) -> JSONResponse:
         result = simulate_packets(backend(), await json_body(request, required=False))

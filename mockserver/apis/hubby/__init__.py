@@ -2,33 +2,50 @@
 
 from __future__ import annotations
 
-from ...kernel.api import ApiMount
+from typing import Any
+
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
+from ...settings import Option, Settings
+from ...webhooks.policies import HUBBY as RETRY_POLICY
+from .. import ApiModule
 from . import auth, errors, routes, simulation
 from .models import HubbyBackend
 
 NAME = "hubby"
 MOUNT = "/hubby/api"
 SPEC_FILE = "hubby-openapi.yaml"
+DEFAULT_API_KEY = "hubby-sandbox-key"
+DEFAULT_SECRET = "hubby-sandbox-secret-0123456789"
 
 
-def mount(runtime: Runtime) -> ApiMount:
-    spec = Spec.from_resource(NAME, SPEC_FILE)
-    errors.configure(spec)
-    backend = HubbyBackend(runtime, spec)
-    runtime.register(backend)
-    return ApiMount(
-        NAME,
-        spec,
-        routes.HANDLERS,
-        runtime,
-        backend,
-        errors.render,
-        authenticate=auth.authenticate,
-        rate_buckets=None,  # Hubby documents no rate limits
-    )
+def _backend(runtime: Runtime, spec: Spec) -> HubbyBackend:
+    return HubbyBackend(runtime, spec)
 
 
-def control_routes(runtime: Runtime) -> list:
-    return simulation.control_routes(runtime)
+def _credentials(settings: Settings) -> dict[str, Any]:
+    return {"api_key": settings.hubby_api_key, "secret": settings.hubby_secret}
+
+
+API = ApiModule(
+    name=NAME,
+    title="Hubby",
+    mount_path=MOUNT,
+    spec_file=SPEC_FILE,
+    handlers=routes.HANDLERS,
+    backend=_backend,
+    render_error=errors.render,
+    control_routes=simulation.control_routes,
+    authenticate=auth.authenticate,
+    rate_buckets=None,  # Hubby documents no rate limits
+    credentials=_credentials,
+    banner=(("x-api-key", "api_key"), ("secret", "secret")),
+    options=(
+        Option("hubby_api_key", "MOCKSERVER_HUBBY_API_KEY", DEFAULT_API_KEY),
+        Option("hubby_secret", "MOCKSERVER_HUBBY_SECRET", DEFAULT_SECRET),
+        Option("hubby_signature_window", "MOCKSERVER_HUBBY_SIGNATURE_WINDOW", 300.0),  # seconds either way
+    ),
+    retry_policy=RETRY_POLICY,
+    handle="mockserver.apis.hubby.fixture:HubbyApi",
+    main_tables=("bookings", "esims"),
+)

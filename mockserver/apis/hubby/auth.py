@@ -24,7 +24,6 @@ from urllib.parse import quote
 
 from ...kernel.api import Call
 from ...kernel.errors import ApiError
-from .errors import current_operation
 
 HEADERS = ("x-api-key", "x-timestamp", "x-signature")
 API_PREFIX = "/api"
@@ -46,7 +45,6 @@ def strings_to_sign(timestamp: str, method: str, path: str, raw_query: str) -> l
 
 
 def authenticate(call: Call) -> Any:
-    current_operation.set(call.op.operation_id)
     security = call.op.security
     if security == []:
         return None  # public: the claim page and the web app's token exchange

@@ -10,18 +10,18 @@ client that only logs `message` still sees everything.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from ...kernel.errors import ApiError
-from ...kernel.spec import Spec, Violation
+from ...kernel.spec import Violation
+
+if TYPE_CHECKING:
+    from ...kernel.api import Call
 
 KERNEL_VALIDATION_MESSAGE = "the request does not match the API specification"
 SUMMARISED = ("Validation failed", "Package not found")  # messages followed by every problem
 
-# the operation being served, so a body-level "anyOf" can be explained (set by auth.py)
-current_operation: ContextVar[str | None] = ContextVar("hubby_operation", default=None)
-_ANY_OF: dict[str, str] = {}
 _ONE_OF = {
     "destination": "must be a country (ISO2 or ISO3) or region code in capitals, or a non-empty list of them",
     "departure_date": "must be a calendar date (2026-07-15) or a date-time with its offset (2026-07-15T14:30:00+02:00)",
@@ -31,17 +31,23 @@ _ONE_OF = {
 }
 
 
-def configure(spec: Spec) -> None:
-    """Learn each operation's "at least one of" body rule from the spec (once, at mount)."""
-    doc = spec.document
-    for op_id, op in spec.operations.items():
-        media = (op.raw.get("requestBody") or {}).get("content", {}).get("application/json")
-        if not media:
-            continue
-        groups = _any_of_required(media.get("schema") or {}, doc)
-        if groups:
-            names = [" and ".join(g) for g in groups]
-            _ANY_OF[op_id] = "at least one of " + " or ".join(names) + " is required"
+def any_of_rule(call: Call | None) -> str | None:
+    """The operation's "at least one of" body rule in words, read from its spec (a body-level
+    `anyOf` failure is explained with it)."""
+    if call is None:
+        return None
+    spec = getattr(call.model, "spec", None)
+    return _any_of_rule(call.op.operation_id, spec) if spec is not None else None
+
+
+@lru_cache(maxsize=64)
+def _any_of_rule(operation_id: str, spec: Any) -> str | None:
+    op = spec.operations.get(operation_id)
+    media = (op.raw.get("requestBody") or {}).get("content", {}).get("application/json") if op else None
+    groups = _any_of_required(media.get("schema") or {}, spec.document) if media else []
+    if not groups:
+        return None
+    return "at least one of " + " or ".join(" and ".join(g) for g in groups) + " is required"
 
 
 def _any_of_required(schema: dict[str, Any], doc: dict[str, Any], depth: int = 0) -> list[list[str]]:
@@ -59,10 +65,12 @@ def _any_of_required(schema: dict[str, Any], doc: dict[str, Any], depth: int = 0
     return []
 
 
-def render(err: ApiError) -> dict[str, Any]:
+def render(err: ApiError, call: Call | None = None) -> dict[str, Any]:
+    """The body for `err`; `call` (the request being served, None before routing) names the
+    operation whose body rules explain an `anyOf` failure."""
     body: dict[str, Any] = {"success": False, "message": err.message or err.reason}
     if err.violations:
-        items = [_item(v) for v in err.violations]
+        items = [_item(v, call) for v in err.violations]
         body["errors"] = items
         base = "Validation failed" if err.message == KERNEL_VALIDATION_MESSAGE else err.message
         if base in SUMMARISED:
@@ -71,8 +79,8 @@ def render(err: ApiError) -> dict[str, Any]:
     return body
 
 
-def _item(v: Violation) -> dict[str, str]:
-    field, message = _humanize(v.location, v.message)
+def _item(v: Violation, call: Call | None) -> dict[str, str]:
+    field, message = _humanize(v.location, v.message, call)
     return {"field": field, "message": message} if field else {"message": message}
 
 
@@ -92,7 +100,7 @@ def _leaf(field: str) -> str:
     return field or "value"
 
 
-def _humanize(location: str, message: str) -> tuple[str, str]:
+def _humanize(location: str, message: str, call: Call | None = None) -> tuple[str, str]:
     field = _field(location)
     if not location.startswith(_SECTIONS):  # already a domain message
         return field, message
@@ -127,9 +135,9 @@ def _humanize(location: str, message: str) -> tuple[str, str]:
     if "has less than" in message or "should be non-empty" in message or "has fewer" in message:
         return field, f"{leaf} must contain at least one item"
     if "anyOf" in message and not field:
-        op = current_operation.get()
-        if op in _ANY_OF:
-            return "", _ANY_OF[op]
+        rule = any_of_rule(call)
+        if rule is not None:
+            return "", rule
     if "oneOf" in message or "anyOf" in message:
         hint = _ONE_OF.get(leaf)
         if hint:

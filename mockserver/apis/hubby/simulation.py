@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from .models import HubbyBackend
 
 
-def control_routes(runtime: Runtime) -> list[Route]:
+def control_routes(runtime: Runtime, hubby: HubbyBackend) -> list[Route]:
     def model() -> HubbyBackend:
-        return runtime.backends["hubby"]  # type: ignore[return-value]
+        return hubby
 
     def endpoint(fn: Callable[[Request], Awaitable[Any]], status: int = 200) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
