@@ -121,7 +121,7 @@ class ApiMount:
         self.handlers = handlers
         self.runtime = runtime
         self.model = model
-        self.render_error = render_error
+        self.render_error = _takes_call(render_error)
         self.authenticate = authenticate
         self.rate_buckets = rate_buckets
         self.rate_limited_headers = rate_limited_headers  # what an API adds to its 429 (a resume token)
@@ -344,6 +344,23 @@ class _ResponseChecks:
 
 
 _RESPONSE_CHECKS = _ResponseChecks()
+
+
+def _takes_call(render: Callable[..., Any]) -> ErrorRenderer:
+    """The renderer as `render(err, call)`; one written as `render(err)` (before renderers
+    received the call) is wrapped."""
+    try:
+        params = list(inspect.signature(render).parameters.values())
+    except (TypeError, ValueError):
+        return render  # type: ignore[return-value]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return render  # type: ignore[return-value]
+
+    def with_call(err: ApiError, call: Call | None = None, /) -> Any:
+        return render(err)
+
+    return with_call
 
 
 class BodyTooLarge(ApiError):
