@@ -62,8 +62,19 @@ def _bind(host: str, port: int) -> socket.socket | str:
     return sock
 
 
+def banner(creds: dict) -> list[str]:
+    """One line per API: its title, base URL and the credentials it names (`ApiModule.banner`)."""
+    from . import apis  # noqa: PLC0415  (only `serve` needs the API packages)
+
+    lines = []
+    for api in apis.REGISTRY:
+        own = creds[api.name]
+        shown = "".join(f"  {label}={own[key]}" for label, key in api.banner)
+        lines.append(f"  {api.title:<10} {own['base_url']}{shown}")
+    return lines
+
+
 def serve(args: argparse.Namespace) -> int:
-    from . import apis
     from .scenarios import ScenarioError, load_scenario
     from .statefile import StateFileError, check_state_file
 
@@ -118,10 +129,8 @@ def serve(args: argparse.Namespace) -> int:
         settings.port = bound.getsockname()[1]
     creds = credentials(app.state.runtime)
     print(f"mockserver listening on {settings.base_url}", flush=True)
-    for api in apis.REGISTRY:
-        own = creds[api.name]
-        shown = "".join(f"  {label}={own[key]}" for label, key in api.banner)
-        print(f"  {api.title:<10} {own['base_url']}{shown}")
+    for line in banner(creds):
+        print(line)
     print(f"  Control    {creds['control']['base_url']}  (GET /_mock/credentials)", flush=True)
     chaos = app.state.runtime.webhooks.chaos
     if chaos is not None and chaos.enabled:

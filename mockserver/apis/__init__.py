@@ -90,6 +90,9 @@ class ApiModule:
     (apis/<name>/). Without one the section takes any mapping."""
     main_tables: tuple[str, ...] = ()
     """Store tables the dashboard shows first."""
+    describe_timer: Callable[[str, tuple[Any, ...], Any], Any] | None = None
+    """(callback name, its arguments, its owner) -> {"kind", "label"...} for the dashboard's
+    list of upcoming timers; None for a stale one; NotImplemented for a timer not its own."""
 
     @property
     def fixture_names(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""What fires next on the mock clock, in words: webhook retries and Hubby's reminders.
+"""What fires next on the mock clock, in words: webhook retries, and each API's own timers
+(`ApiModule.describe_timer`: Hubby's reminders).
 
 Timers are plain callbacks (`functools.partial` of an engine or model method), so this reads
 the method's name and arguments to say what each one is. An unknown callback is still
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from .. import apis
 from ..kernel.runtime import Runtime
 
 
@@ -37,7 +39,6 @@ def describe(rt: Runtime, callback: Any) -> dict[str, Any] | None:
         func, args = callback.func, callback.args
     name = getattr(func, "__name__", "")
     owner = getattr(func, "__self__", None)
-    epoch = getattr(owner, "epoch", None)
     if name == "_fire" and owner is rt.webhooks and args:
         message = rt.webhooks.get(args[0]) if rt.webhooks is not None else None
         if message is None:
@@ -49,14 +50,9 @@ def describe(rt: Runtime, callback: Any) -> dict[str, Any] | None:
             "message_id": message["id"],
             "label": f"{message.get('api')} webhook {message.get('event_type')} to {message.get('url')} (attempt {attempt})",
         }
-    if name in ("_booking_due", "_time_due", "_expiry_due") and args:
-        if epoch is not None and args[0] != epoch:
-            return None  # scheduled before a reset: it will find nothing to do
-        if name == "_booking_due":
-            label = f"Hubby reminder booking.{args[2]} for booking {args[1]}"
-        elif name == "_time_due":
-            label = f"Hubby package.usage.{args[3]}_percent (time used) for eSIM {args[1]}"
-        else:
-            label = f"Hubby package expiry for eSIM {args[1]}"
-        return {"kind": "hubby reminder", "api": "hubby", "label": label}
+    for api in apis.REGISTRY:  # an API's own timers (Hubby's reminders), in its words
+        if api.describe_timer is not None:
+            item = api.describe_timer(name, args, owner)
+            if item is not NotImplemented:
+                return item  # type: ignore[no-any-return]
     return {"kind": "timer", "label": getattr(func, "__qualname__", repr(func))}

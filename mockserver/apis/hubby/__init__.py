@@ -9,7 +9,7 @@ from ...kernel.spec import Spec
 from ...settings import Option, Settings
 from ...webhooks.policies import HUBBY as RETRY_POLICY
 from .. import ApiModule
-from . import auth, errors, routes, simulation
+from . import auth, errors, routes, simulation, timers
 from .models import HubbyBackend
 
 NAME = "hubby"
@@ -48,4 +48,5 @@ API = ApiModule(
     retry_policy=RETRY_POLICY,
     handle="mockserver.apis.hubby.fixture:HubbyApi",
     main_tables=("bookings", "esims"),
+    describe_timer=timers.describe_timer,
 )
