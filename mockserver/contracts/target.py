@@ -24,21 +24,34 @@ CREDENTIAL_FIELDS = {"hubble": ("token", "org_id"), "hubby": ("api_key", "secret
 
 @dataclass(frozen=True)
 class ApiProfile:
+    """What the harness knows about testing one vendor API (the fake's side of the same API,
+    its mount and spec, comes from the registry: `mockserver.apis`)."""
+
     name: str
     title: str
-    spec_resource: str
-    fake_mount: str  # where the fake serves it, below the server root
     auth: str  # bearer | hmac | none
     checks: tuple[str, ...]
     env_fields: dict[str, str]  # Target field -> env var suffix
+
+    @property
+    def spec_resource(self) -> str:
+        """The API's OpenAPI document (`ApiModule.spec_file`)."""
+        from ..apis import api_named  # noqa: PLC0415  (the harness CLI loads the fake only when it needs it)
+
+        return api_named(self.name).spec_file
+
+    @property
+    def fake_mount(self) -> str:
+        """Where the fake serves it, below the server root (`ApiModule.mount_path`)."""
+        from ..apis import api_named  # noqa: PLC0415
+
+        return api_named(self.name).mount_path
 
 
 PROFILES: dict[str, ApiProfile] = {
     "hubble": ApiProfile(
         name="hubble",
         title="Hubble Network Cloud API",
-        spec_resource="hubble-openapi.yaml",
-        fake_mount="/hubble",
         auth="bearer",
         checks=(
             "not_a_server_error",
@@ -59,8 +72,6 @@ PROFILES: dict[str, ApiProfile] = {
     "hubby": ApiProfile(
         name="hubby",
         title="Hubby eSIM API 2.0",
-        spec_resource="hubby-openapi.yaml",
-        fake_mount="/hubby/api",
         auth="hmac",
         checks=(
             "not_a_server_error",
@@ -76,8 +87,6 @@ PROFILES: dict[str, ApiProfile] = {
     "bumblebee": ApiProfile(
         name="bumblebee",
         title="Bumblebee sandbox (mockserver)",
-        spec_resource="bumblebee-openapi.yaml",
-        fake_mount="/bumblebee",
         auth="none",  # mockserver's own sandbox API: no credentials
         checks=(
             "not_a_server_error",
