@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
     app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
-    renderers = {api.mount_path: api.render_error for api in registry}
+    renderers: dict[str, Callable[[ApiError], Any]] = {api.mount_path: api.render_error for api in registry}
     app.add_middleware(RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers)
     app.state.runtime = runtime
     return app

@@ -21,7 +21,7 @@ can register one more API for the length of a test (tests/kernel/test_registry.p
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,15 +34,16 @@ from ..settings import Option, Settings
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from ..testing.handle import ApiHandle
     from ..webhooks.policies import RetryPolicy
 
 BackendFactory = Callable[[Runtime, Spec], Backend]
 """(runtime, the API's compiled spec) -> its model; the registry registers it with the runtime."""
-ControlRoutes = Callable[[Runtime, Any], "list[BaseRoute]"]
+ControlRoutes = Callable[[Runtime, Any], "Sequence[BaseRoute]"]
 """(runtime, the API's backend) -> the routes mounted under /_mock/<name>/ (world simulation)."""
 
 
-def _no_control_routes(runtime: Runtime, backend: Any) -> list[BaseRoute]:
+def _no_control_routes(runtime: Runtime, backend: Any) -> Sequence[BaseRoute]:
     return []
 
 
@@ -129,17 +130,18 @@ class ApiModule:
         )
 
     def control(self, runtime: Runtime) -> list[BaseRoute]:
-        return self.control_routes(runtime, self.backend_of(runtime))
+        return list(self.control_routes(runtime, self.backend_of(runtime)))
 
     def credentials_for(self, settings: Settings) -> dict[str, Any]:
         return {"base_url": self.url(settings.base_url), **self.credentials(settings)}
 
-    def load_handle(self) -> type:
+    def load_handle(self) -> type[ApiHandle]:
         """The fixture handle class (`handle`), imported now."""
         if self.handle is None:
             raise LookupError(f"{self.name}: no fixture handle")
-        module, _, cls = self.handle.partition(":")
-        return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+        module, _, name = self.handle.partition(":")
+        cls: type[ApiHandle] = getattr(importlib.import_module(module), name)
+        return cls
 
 
 def api_named(name: str) -> ApiModule:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from .. import apis
 from ..kernel.faults import FaultError, validate_rule
@@ -159,7 +159,7 @@ def control_app(runtime: Runtime) -> Starlette:
             return JSONResponse({"faults": added}, status_code=201)
         return JSONResponse({"faults": [f.describe() for f in rt.faults.rules]})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/health", health),
         Route("/credentials", creds),
         Route("/reset", reset, methods=["POST"]),

@@ -8,6 +8,8 @@ shared webhook engine, and simulates assets and nodes under /_mock/bumblebee.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.routing import BaseRoute
 
 from ...kernel.runtime import Runtime
@@ -31,8 +33,8 @@ def _backend(runtime: Runtime, spec: Spec) -> BumblebeeBackend:
     return backend
 
 
-def _control_routes(runtime: Runtime, backend: BumblebeeBackend) -> list[BaseRoute]:
-    return list(simulation.control_routes(runtime, backend, backend.emitter))
+def _control_routes(runtime: Runtime, backend: BumblebeeBackend) -> Sequence[BaseRoute]:
+    return simulation.control_routes(runtime, backend, backend.emitter)
 
 
 API = ApiModule(
