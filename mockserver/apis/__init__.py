@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from ..testing.handle import ApiHandle
-    from ..webhooks.policies import RetryPolicy
+    from ..webhooks import RetryPolicy
 
 BackendFactory = Callable[[Runtime, Spec], Backend]
 """(runtime, the API's compiled spec) -> its model; the registry registers it with the runtime."""

@@ -30,7 +30,7 @@ from mockserver.kernel.runtime import Runtime
 from mockserver.kernel.spec import Spec
 from mockserver.scenarios import ScenarioError, parse_scenario
 from mockserver.settings import Option, Settings
-from mockserver.webhooks.policies import RetryPolicy
+from mockserver.webhooks import RetryPolicy
 
 SPEC = """\
 openapi: 3.0.3
