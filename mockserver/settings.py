@@ -111,8 +111,8 @@ class Settings:
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _FIELD_NAMES or name not in api_options():
             object.__setattr__(self, name, value)
-        else:
-            self.api_values[name] = value
+        else:  # a new dict: a copy made with dataclasses.replace keeps its own values
+            object.__setattr__(self, "api_values", {**self.api_values, name: value})
 
     @property
     def secret_input(self) -> str:
