@@ -53,7 +53,8 @@ def _no_credentials(settings: Settings) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ApiModule:
-    """What one API offers the server. Only the first six fields are required."""
+    """What one API offers the server. The first seven fields are required; the rest say what
+    else it has (defaults: none)."""
 
     name: str
     """Key of the API everywhere: /_mock/<name>/, journal and fault `api`, reset `?api=`,
@@ -63,10 +64,12 @@ class ApiModule:
     mount_path: str
     """Where the vendor paths start: `/hubby/api` serves `/hubby/api/bookings`."""
     spec_file: str
-    """The OpenAPI document under resources/ every request and response is checked against."""
+    """The OpenAPI document every request and response is checked against: a file name under
+    resources/ (or an absolute path)."""
     handlers: Mapping[str, Handler]
     """operationId -> handler(call); start-up fails if an operation of the spec has none."""
     backend: BackendFactory
+    """Builds the model (`kernel.runtime.Backend`: `name`, `seed(section)`, `loaded()`)."""
     render_error: ErrorRenderer
     """render(err, call) -> the body of an error in this API's shape; `call` is the request
     being served (None before routing, e.g. a 404 or a refused header block)."""
