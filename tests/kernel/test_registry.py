@@ -263,3 +263,27 @@ def test_the_hubby_renderer_explains_an_any_of_rule_from_the_call_alone():
     with_call = errors.render(err, call)
     assert with_call["errors"] == [{"message": "at least one of a or b and c is required"}]
     assert errors.render(err)["errors"] != with_call["errors"]  # without the call it cannot say
+
+
+SHARED = ["kernel", "control", "app.py", "settings.py", "scenarios.py", "cli.py", "guard.py"]
+
+
+def test_the_shared_code_names_no_api():
+    """Outside apis/ an API is reached through the registry: no identifier of the shared code
+    contains an API's name and no string in it is one (text that mentions them is fine)."""
+    import ast
+
+    import mockserver
+
+    names = [api.name for api in apis.REGISTRY]
+    root = Path(mockserver.__file__).parent
+    files = [p for entry in SHARED for p in ([root / entry] if entry.endswith(".py") else sorted((root / entry).rglob("*.py")))]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+            for ident in (getattr(node, "id", None), getattr(node, "attr", None), getattr(node, "name", None), getattr(node, "arg", None)):
+                if isinstance(ident, str) and any(n in ident.lower() for n in names):
+                    found.append(f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}: {ident}")
+    assert len(files) > 20 and not found, found
