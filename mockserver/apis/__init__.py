@@ -34,7 +34,6 @@ from ..settings import Option, Settings
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
-    from ..testing.handle import ApiHandle
     from ..webhooks import RetryPolicy
 
 BackendFactory = Callable[[Runtime, Spec], Backend]
@@ -86,7 +85,8 @@ class ApiModule:
     retry_policy: RetryPolicy | None = None
     """How its outgoing webhooks are retried (None: it sends none)."""
     handle: str | None = None
-    """"module:Class" of the pytest plugin's fixture handle (imported on first use only)."""
+    """"module:Class" of the pytest plugin's fixture handle (`mockserver.testing.handles`),
+    imported on first use only."""
     fixtures: tuple[str, ...] = ()
     """Fixture names in the pytest plugin; default `<name>_api`. More names are aliases."""
     scenario_schema: str | None = "scenario_schema.yaml"
@@ -138,12 +138,13 @@ class ApiModule:
     def credentials_for(self, settings: Settings) -> dict[str, Any]:
         return {"base_url": self.url(settings.base_url), **self.credentials(settings)}
 
-    def load_handle(self) -> type[ApiHandle]:
-        """The fixture handle class (`handle`), imported now."""
+    def load_handle(self) -> type[Any]:
+        """The fixture handle class (`handle`, a `mockserver.testing.handles.ApiHandle`),
+        imported now. Named by a string: the API packages never import the testing package."""
         if self.handle is None:
             raise LookupError(f"{self.name}: no fixture handle")
         module, _, name = self.handle.partition(":")
-        cls: type[ApiHandle] = getattr(importlib.import_module(module), name)
+        cls: type[Any] = getattr(importlib.import_module(module), name)
         return cls
 
 

@@ -33,11 +33,11 @@ import httpx
 import pytest
 
 from ..settings import Settings
-from .handle import ApiHandle, _client, _tls
+from .handles import ApiHandle, BumblebeeApi, HubbleApi, HubbyApi, _client, _tls
 from .server import MockServer
 from .webhook_sink import WebhookSink
 
-__all__ = ["ApiHandle", "MockServer", "WebhookSink", "_client", "_tls"]
+__all__ = ["ApiHandle", "BumblebeeApi", "HubbleApi", "HubbyApi", "MockServer", "WebhookSink", "_client", "_tls"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,17 +83,6 @@ def mockserver(request: pytest.FixtureRequest) -> Iterator[MockServer]:
         yield server
     finally:
         server.stop()
-
-
-def __getattr__(name: str) -> Any:
-    """The fixture handle classes (`HubbleApi`...), importable from here as before; each
-    lives in its API's package (`ApiModule.handle`) and is imported on first use."""
-    from .. import apis  # noqa: PLC0415  (loading the plugin must not import every API)
-
-    for api in apis.REGISTRY:
-        if api.handle is not None and api.handle.endswith(f":{name}"):
-            return api.load_handle()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _fresh(server: MockServer, api: str) -> None:

@@ -47,7 +47,7 @@ API = ApiModule(
     render_error=errors.render,
     control_routes=_control_routes,
     retry_policy=RETRY_POLICY,
-    handle="mockserver.apis.bumblebee.fixture:BumblebeeApi",
+    handle="mockserver.testing.handles:BumblebeeApi",
     fixtures=("bumblebee_api", "bumblebee"),  # `bumblebee` came first; both stay
     main_tables=("nodes", "assets", "webhooks"),
 )

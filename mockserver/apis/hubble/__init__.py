@@ -47,6 +47,6 @@ API = ApiModule(
         Option("hubble_token", "MOCKSERVER_HUBBLE_TOKEN", DEFAULT_TOKEN, secret_input=True),
     ),
     retry_policy=RETRY_POLICY,
-    handle="mockserver.apis.hubble.fixture:HubbleApi",
+    handle="mockserver.testing.handles:HubbleApi",
     main_tables=("devices", "webhooks"),
 )

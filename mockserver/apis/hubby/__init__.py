@@ -46,7 +46,7 @@ API = ApiModule(
         Option("hubby_signature_window", "MOCKSERVER_HUBBY_SIGNATURE_WINDOW", 300.0),  # seconds either way
     ),
     retry_policy=RETRY_POLICY,
-    handle="mockserver.apis.hubby.fixture:HubbyApi",
+    handle="mockserver.testing.handles:HubbyApi",
     main_tables=("bookings", "esims"),
     describe_timer=timers.describe_timer,
 )
