@@ -352,10 +352,10 @@ def _takes_call(render: Callable[..., Any]) -> ErrorRenderer:
     try:
         params = list(inspect.signature(render).parameters.values())
     except (TypeError, ValueError):
-        return render  # type: ignore[return-value]
+        return render
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params):
-        return render  # type: ignore[return-value]
+        return render
 
     def with_call(err: ApiError, call: Call | None = None, /) -> Any:
         return render(err)
