@@ -16,7 +16,6 @@ from typing import Any
 from ..kernel.spec import resource_path
 from .errors import HarnessError
 
-APIS = ("hubble", "hubby", "bumblebee")
 ENV_PREFIX = "MOCKSERVER_CONTRACTS_"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CREDENTIAL_FIELDS = {"hubble": ("token", "org_id"), "hubby": ("api_key", "secret"), "bumblebee": ()}
@@ -100,6 +99,9 @@ PROFILES: dict[str, ApiProfile] = {
         env_fields={},
     ),
 }
+
+
+APIS = tuple(PROFILES)  # the APIs the harness has a profile for
 
 
 def profile(api: str) -> ApiProfile:
