@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from ...control.common import ControlError, json_body
 from . import crypto
-from .models_packets import TERRESTRIAL
+from .models.packets import TERRESTRIAL
 
 if TYPE_CHECKING:
     from ...kernel.runtime import Runtime

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...kernel.api import Call
 from ...kernel.errors import ApiError
-from .models_traveler import compatibility
+from .models.traveler import compatibility
 
 
 def _ok(data: Any, message: str | None = None) -> dict[str, Any]:

@@ -17,14 +17,12 @@ partner, packages queued onto it. Classic (no external_user_id): one eSIM per pr
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.spec import Violation
-from .timeutil import DAY, iso
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
+from ....kernel.errors import ApiError
+from ....kernel.spec import Violation
+from ..timeutil import DAY, iso
+from .state import HubbyState
 
 SMDP_ADDRESS = "smdp.hubbyesim.example"
 APN = "hubby"
@@ -39,12 +37,12 @@ class StateConflict(ApiError):
         super().__init__(409, message)
 
 
-class EsimRules:
+class EsimsMixin(HubbyState):
     """Mixed into HubbyBackend: eSIMs, packages on them, tokens and traveler views."""
 
     # -- redemption ---------------------------------------------------------------------------
     def redeem_promo_code(
-        self: HubbyBackend, code: str, external_user_id: str | None, destination: str | None
+        self, code: str, external_user_id: str | None, destination: str | None
     ) -> dict[str, Any]:
         """A traveler redeems a code: its package lands (queued) on an eSIM."""
         promo = self.promo_codes.get(code)
@@ -80,7 +78,7 @@ class EsimRules:
         self.webhooks.promo_code_redeemed(promo)
         return {"promo_code": code, "esim": esim["iccid"], "package": entry["entry_id"]}
 
-    def _pick_for_destinationless(self: HubbyBackend, promo: dict[str, Any], destination: str | None) -> dict[str, Any]:
+    def _pick_for_destinationless(self, promo: dict[str, Any], destination: str | None) -> dict[str, Any]:
         if not destination:
             raise StateConflict(
                 f"promo code {promo['promo_code']} has no destination: the traveler picks one when redeeming "
@@ -95,7 +93,7 @@ class EsimRules:
             raise StateConflict(f"no single {promo['package_type']} package {size or ''} covers {destination}")
         return packages[0]
 
-    def _esim_for(self: HubbyBackend, booking: dict[str, Any], user: str | None, promo: dict[str, Any]) -> dict[str, Any]:
+    def _esim_for(self, booking: dict[str, Any], user: str | None, promo: dict[str, Any]) -> dict[str, Any]:
         if user:
             for esim in self.esims.values():
                 if esim["partner"] == booking["partner"] and esim["external_user_id"] == user and esim["esim_type"] == "universal":
@@ -104,7 +102,7 @@ class EsimRules:
         self.log("esim.created", booking["partner"], booking=booking["id"], iccid=esim["iccid"], promo_code=promo["promo_code"])
         return esim
 
-    def _new_esim(self: HubbyBackend, booking: dict[str, Any], user: str | None, esim_type: str) -> dict[str, Any]:
+    def _new_esim(self, booking: dict[str, Any], user: str | None, esim_type: str) -> dict[str, Any]:
         rng = self.ids.rng("esim")
         while True:
             body = "893107" + "".join(str(rng.randrange(10)) for _ in range(12))
@@ -132,7 +130,7 @@ class EsimRules:
         return record
 
     def _entry(
-        self: HubbyBackend, package: dict[str, Any], booking: dict[str, Any] | None, code: str | None, user: str | None, origin: str
+        self, package: dict[str, Any], booking: dict[str, Any] | None, code: str | None, user: str | None, origin: str
     ) -> dict[str, Any]:
         return {
             "entry_id": self.ids.uuid("esim_package"),
@@ -157,13 +155,13 @@ class EsimRules:
         }
 
     # -- the traveler's device ------------------------------------------------------------------
-    def esim(self: HubbyBackend, iccid: str, partner: dict[str, Any] | None = None) -> dict[str, Any]:
+    def esim(self, iccid: str, partner: dict[str, Any] | None = None) -> dict[str, Any]:
         esim = self.esims.get(iccid)
         if esim is None or (partner is not None and esim["partner"] != partner["id"]):
             raise ApiError(404, f"eSIM not found: {iccid}")
         return esim
 
-    def install_esim(self: HubbyBackend, iccid: str) -> dict[str, Any]:
+    def install_esim(self, iccid: str) -> dict[str, Any]:
         esim = self.esim(iccid)
         if esim["status"] == "installed":
             raise StateConflict(f"eSIM {iccid} is already installed")
@@ -172,7 +170,7 @@ class EsimRules:
         self.webhooks.esim_event("esim.installed", esim)
         return esim
 
-    def remove_esim(self: HubbyBackend, iccid: str) -> dict[str, Any]:
+    def remove_esim(self, iccid: str) -> dict[str, Any]:
         esim = self.esim(iccid)
         if esim["status"] != "installed":
             raise StateConflict(f"eSIM {iccid} is not installed (status {esim['status']})")
@@ -181,7 +179,7 @@ class EsimRules:
         self.webhooks.esim_event("esim.removed", esim)
         return esim
 
-    def activate_package(self: HubbyBackend, iccid: str, package_id: str | None = None) -> dict[str, Any]:
+    def activate_package(self, iccid: str, package_id: str | None = None) -> dict[str, Any]:
         """The traveler arrives and attaches to a network: a queued package starts."""
         esim = self.esim(iccid)
         if esim["status"] != "installed":
@@ -194,7 +192,7 @@ class EsimRules:
             raise StateConflict(f"eSIM {iccid} has no queued package" + (f" {package_id}" if package_id else ""))
         return self._activate(esim, queued[0]["entry_id"])
 
-    def _activate(self: HubbyBackend, esim: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    def _activate(self, esim: dict[str, Any], entry_id: str) -> dict[str, Any]:
         now = self.now
         entry = _find(esim, entry_id)
         entry = {**entry, "status": "active", "activated_at": now, "expires_at": now + entry["duration_days"] * DAY}
@@ -204,7 +202,7 @@ class EsimRules:
         return entry
 
     def consume(
-        self: HubbyBackend, iccid: str, *, nbytes: int | None = None, percent: float | None = None, package_id: str | None = None
+        self, iccid: str, *, nbytes: int | None = None, percent: float | None = None, package_id: str | None = None
     ) -> dict[str, Any]:
         """The traveler uses data on the active package (or the one named)."""
         esim = self.esim(iccid)
@@ -231,7 +229,7 @@ class EsimRules:
             self._end_package(iccid, entry["entry_id"], "depleted")
         return _find(self.esims[iccid], entry["entry_id"])
 
-    def _end_package(self: HubbyBackend, iccid: str, entry_id: str, status: str) -> None:
+    def _end_package(self, iccid: str, entry_id: str, status: str) -> None:
         esim = self.esims[iccid]
         entry = _find(esim, entry_id)
         if entry["status"] != "active":
@@ -244,7 +242,7 @@ class EsimRules:
         if topups and esim["status"] == "installed":
             self._activate(esim, topups[0]["entry_id"])
 
-    def expire_due(self: HubbyBackend, iccid: str, entry_id: str) -> None:
+    def expire_due(self, iccid: str, entry_id: str) -> None:
         """Timer: a package reached expires_at (re-checked: resets and restores leave stale timers)."""
         esim = self.esims.get(iccid)
         if esim is None:
@@ -255,7 +253,7 @@ class EsimRules:
         self._end_package(iccid, entry_id, "expired")
 
     # -- top-ups --------------------------------------------------------------------------------
-    def top_up(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def top_up(self, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         esim = self.esim(body["iccid"], partner)
         problems: list[Violation] = []
         package = None
@@ -297,7 +295,7 @@ class EsimRules:
         return self.esims[esim["iccid"]]
 
     # -- views ----------------------------------------------------------------------------------
-    def esim_view(self: HubbyBackend, esim: dict[str, Any]) -> dict[str, Any]:
+    def esim_view(self, esim: dict[str, Any]) -> dict[str, Any]:
         live = [p for p in esim["packages"] if p["status"] in ("active", "queued")]
         unlimited = any(p["total_bytes"] is None for p in live)
         used = sum(p["used_bytes"] for p in live)
@@ -363,4 +361,4 @@ def _entry_view(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["EsimRules", "StateConflict", "luhn_valid"]
+__all__ = ["EsimsMixin", "StateConflict", "luhn_valid"]

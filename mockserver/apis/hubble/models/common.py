@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.pagination import InvalidToken, TokenCodec
+from ....kernel.errors import ApiError
+from ....kernel.pagination import InvalidToken, TokenCodec
 
 DAY = 86400
 HOUR = 3600

@@ -6,30 +6,28 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 
-from ...kernel.errors import ApiError
-from .models_esims import StateConflict
-from .timeutil import iso
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
+from ....kernel.errors import ApiError
+from ..timeutil import iso
+from .esims import StateConflict
+from .state import HubbyState
 
 REDIRECT_TOKEN_SECONDS = 300
 SESSION_SECONDS = 3600
 WEBAPP_URL = "https://webapp.hubbyesim.com/auth"
 
 
-class TravelerRules:
+class TravelerMixin(HubbyState):
     """Mixed into HubbyBackend: what the traveler's app and the web app see."""
 
     # -- WebView ----------------------------------------------------------------------------------
-    def traveler_known(self: HubbyBackend, partner: dict[str, Any], user: str) -> bool:
+    def traveler_known(self, partner: dict[str, Any], user: str) -> bool:
         return any(self._user_bookings(partner, user))
 
-    def _user_bookings(self: HubbyBackend, partner: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    def _user_bookings(self, partner: dict[str, Any], user: str) -> list[dict[str, Any]]:
         out = []
         for b in self.bookings.values():
             if b["partner"] != partner["id"]:
@@ -38,7 +36,7 @@ class TravelerRules:
                 out.append(b)
         return out
 
-    def create_redirect_token(self: HubbyBackend, partner: dict[str, Any], user: str, email: str | None) -> dict[str, Any]:
+    def create_redirect_token(self, partner: dict[str, Any], user: str, email: str | None) -> dict[str, Any]:
         if not self.traveler_known(partner, user):
             raise ApiError(404, f"Traveler not found: no booking of this partner names external_user_id {user}")
         token = f"rt_{self.ids.hex('redirect_token', 32)}"
@@ -47,7 +45,7 @@ class TravelerRules:
         self.redirect_tokens.put(token, record)
         return {"token": token, "redirect_token": token, "redirect_url": f"{WEBAPP_URL}?token={token}", "expires_at": iso(record["expires_at"])}
 
-    def exchange_redirect_token(self: HubbyBackend, token: str) -> dict[str, Any]:
+    def exchange_redirect_token(self, token: str) -> dict[str, Any]:
         record = self.redirect_tokens.get(token)
         prefix = "Redirect token is invalid or expired"
         if record is None:
@@ -65,7 +63,7 @@ class TravelerRules:
         return {"token": session, "token_type": "Bearer", "expires_at": iso(now + SESSION_SECONDS),
                 "external_user_id": record["external_user_id"]}  # fmt: skip
 
-    def session_principal(self: HubbyBackend, token: str) -> dict[str, Any]:
+    def session_principal(self, token: str) -> dict[str, Any]:
         """A web-app session JWT -> {"partner": ..., "external_user_id": ...}; 401 otherwise."""
         prefix = "Invalid or expired session"
         try:
@@ -83,7 +81,7 @@ class TravelerRules:
         return {"partner": partner, "external_user_id": claims["sub"]}
 
     # -- traveler views (web app and native) ------------------------------------------------------
-    def dashboard(self: HubbyBackend, partner: dict[str, Any], user: str, *, must_exist: bool = True) -> dict[str, Any]:
+    def dashboard(self, partner: dict[str, Any], user: str, *, must_exist: bool = True) -> dict[str, Any]:
         bookings = self._user_bookings(partner, user)
         if not bookings and must_exist:
             raise ApiError(404, f"Traveler not found: no booking of this partner names external_user_id {user}")
@@ -110,12 +108,12 @@ class TravelerRules:
             "partner": {"id": partner["id"], "name": partner["name"]},
         }
 
-    def _traveler_esim(self: HubbyBackend, partner: dict[str, Any], user: str) -> dict[str, Any] | None:
+    def _traveler_esim(self, partner: dict[str, Any], user: str) -> dict[str, Any] | None:
         mine = [e for e in self.esims.values() if e["partner"] == partner["id"] and e["external_user_id"] == user]
         mine.sort(key=lambda e: (e["esim_type"] == "universal", e["created_at"]))
         return mine[-1] if mine else None
 
-    def instructions(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def instructions(self, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         user = body["external_user_id"]
         esim = self._traveler_esim(partner, user)
         if esim is None:
@@ -133,7 +131,7 @@ class TravelerRules:
             "steps": _steps(platform, code),
         }
 
-    def redeem_queue(self: HubbyBackend, partner: dict[str, Any], user: str, queue_id: str) -> dict[str, Any]:
+    def redeem_queue(self, partner: dict[str, Any], user: str, queue_id: str) -> dict[str, Any]:
         queue = self.queues.get(queue_id)
         if queue is None or queue["partner"] != partner["id"] or queue["external_user_id"] != user:
             raise ApiError(404, f"Package queue entry not found: {queue_id} for external_user_id {user}")

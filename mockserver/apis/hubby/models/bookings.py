@@ -10,15 +10,13 @@ cancelled_at, and the parsed departure (departure_ts, departure_precise) the tim
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.spec import Violation
-from . import catalog
-from .timeutil import DAY, iso, parse_iso
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
+from ....kernel.errors import ApiError
+from ....kernel.spec import Violation
+from .. import catalog
+from ..timeutil import DAY, iso, parse_iso
+from .state import HubbyState
 
 BOOKING_FIELDS = (
     "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
@@ -36,11 +34,11 @@ PROMO_VALIDITY_DAYS = 365
 EARLIEST, LATEST = 946_684_800.0, 4_133_980_799.0  # 2000-01-01, 2100-12-31T23:59:59Z: dates a trip can have
 
 
-class BookingRules:
+class BookingsMixin(HubbyState):
     """Mixed into HubbyBackend: everything about bookings and promo codes."""
 
     # -- create -------------------------------------------------------------------------------
-    def create_booking(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def create_booking(self, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Validate every domain rule (all problems at once), resolve packages, store."""
         invalid: list[Violation] = []
         missing: list[Violation] = []
@@ -123,7 +121,7 @@ class BookingRules:
         self.webhooks.booking_changed(record)
         return self.bookings[bid]
 
-    def _check_dates(self: HubbyBackend, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
+    def _check_dates(self, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
         departure = None
         raw = fields.get("departure_date")
         if raw is not None:
@@ -144,7 +142,7 @@ class BookingRules:
 
     # -- promo codes and queues ---------------------------------------------------------------
     def _new_promo_code(
-        self: HubbyBackend,
+        self,
         partner: dict[str, Any],
         booking: dict[str, Any],
         spec: dict[str, Any],
@@ -188,14 +186,14 @@ class BookingRules:
         self._promo_by_uuid[uid] = code
         return record
 
-    def _fresh_code(self: HubbyBackend) -> str:
+    def _fresh_code(self) -> str:
         while True:
             digest = self.ids.digest("promo_code")
             code = "".join(PROMO_ALPHABET[b % len(PROMO_ALPHABET)] for b in digest[:9])
             if code not in self.promo_codes:
                 return code
 
-    def _new_queue_entry(self: HubbyBackend, booking: dict[str, Any], code: dict[str, Any], user: str) -> dict[str, Any]:
+    def _new_queue_entry(self, booking: dict[str, Any], code: dict[str, Any], user: str) -> dict[str, Any]:
         uid = self.ids.uuid("package_queue")
         record = {
             "uuid": uid,
@@ -223,7 +221,7 @@ class BookingRules:
         self.promo_codes.put(code["promo_code"], {**code, "queue": uid})
         return record
 
-    def claim_promo_code(self: HubbyBackend, uuid: str, email: str) -> dict[str, Any]:
+    def claim_promo_code(self, uuid: str, email: str) -> dict[str, Any]:
         code = self.promo_codes.get(self._promo_by_uuid.get(uuid, ""))
         if code is None:
             raise ApiError(404, f"Promo code not found: no promo code has uuid {uuid}")
@@ -238,21 +236,21 @@ class BookingRules:
         self.log("promo_code.claimed", code["partner"], booking=code["booking"], promo_code=code["promo_code"], email=email)
         return updated
 
-    def promo_code_for(self: HubbyBackend, partner: dict[str, Any] | None, code: str) -> dict[str, Any]:
+    def promo_code_for(self, partner: dict[str, Any] | None, code: str) -> dict[str, Any]:
         record = self.promo_codes.get(code)
         if record is None or (partner is not None and record["partner"] != partner["id"]):
             raise ApiError(404, f"Promo code not found: {code}")
         return record
 
     # -- read ---------------------------------------------------------------------------------
-    def booking_for(self: HubbyBackend, partner: dict[str, Any], booking_id: str) -> dict[str, Any]:
+    def booking_for(self, partner: dict[str, Any], booking_id: str) -> dict[str, Any]:
         booking = self.bookings.get(booking_id)
         if booking is None or booking["partner"] != partner["id"]:
             raise ApiError(404, f"Booking not found: {booking_id}")
         return booking
 
     def find_booking_by_external_id(
-        self: HubbyBackend, partner: dict[str, Any], external_id: str, *, active_only: bool = False
+        self, partner: dict[str, Any], external_id: str, *, active_only: bool = False
     ) -> dict[str, Any] | None:
         found = None
         for bid in self._by_external.get((partner["id"], external_id), ()):  # creation order
@@ -265,7 +263,7 @@ class BookingRules:
         return found
 
     def list_bookings(
-        self: HubbyBackend, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
+        self, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
     ) -> tuple[list[dict[str, Any]], int]:
         rows = [
             b for b in self.bookings.values()
@@ -277,7 +275,7 @@ class BookingRules:
         return rows[start : start + per_page], len(rows)
 
     # -- update and cancel --------------------------------------------------------------------
-    def update_booking(self: HubbyBackend, booking: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def update_booking(self, booking: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         if booking["status"] == "CANCELLED":
             raise ApiError(400, "Booking cannot be updated: it is cancelled")
         changes = _pick(body, BOOKING_FIELDS)
@@ -309,7 +307,7 @@ class BookingRules:
         self.webhooks.booking_changed(merged)
         return merged
 
-    def cancel_reasons(self: HubbyBackend, booking: dict[str, Any]) -> list[str]:
+    def cancel_reasons(self, booking: dict[str, Any]) -> list[str]:
         reasons = []
         if booking["status"] == "CANCELLED":
             return ["it is already cancelled"]
@@ -322,7 +320,7 @@ class BookingRules:
             reasons.append("the departure date is in the past")
         return reasons
 
-    def cancel_booking(self: HubbyBackend, booking: dict[str, Any]) -> dict[str, Any]:
+    def cancel_booking(self, booking: dict[str, Any]) -> dict[str, Any]:
         reasons = self.cancel_reasons(booking)
         if reasons:
             raise ApiError(
@@ -341,7 +339,7 @@ class BookingRules:
         return record
 
     # -- views --------------------------------------------------------------------------------
-    def booking_view(self: HubbyBackend, b: dict[str, Any]) -> dict[str, Any]:
+    def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
         view = {f: b.get(f) for f in BOOKING_FIELDS}
         view.update(
             id=b["id"],
@@ -357,7 +355,7 @@ class BookingRules:
         )
         return view
 
-    def promo_view(self: HubbyBackend, c: dict[str, Any]) -> dict[str, Any]:
+    def promo_view(self, c: dict[str, Any]) -> dict[str, Any]:
         keys = ("promo_code", "uuid", "type", "booking", "booking_id", "claim_url", "deep_link_url", "package_id",
                 "package_size", "destination", "iso3", "package_type", "package_duration", "external_user_id")  # fmt: skip
         view = {k: c[k] for k in keys}
@@ -365,7 +363,7 @@ class BookingRules:
             view[k] = iso(c[k])
         return view
 
-    def queue_view(self: HubbyBackend, q: dict[str, Any]) -> dict[str, Any]:
+    def queue_view(self, q: dict[str, Any]) -> dict[str, Any]:
         keys = ("uuid", "booking", "booking_id", "external_user_id", "esim_type", "package_id",
                 "package_specification", "origin", "status")  # fmt: skip
         view = {k: q[k] for k in keys}

@@ -15,13 +15,13 @@ import binascii
 import bisect
 from typing import TYPE_CHECKING, Any
 
-from ...scenarios import ScenarioError
-from . import crypto
-from .models import INVITATION_TTL
-from .models_devices import _check_rotation
+from ....scenarios import ScenarioError
+from .. import crypto
+from .accounts import INVITATION_TTL
+from .devices import _check_rotation
 
 if TYPE_CHECKING:
-    from .models import HubbleBackend
+    from . import HubbleBackend
 
 KNOWN = {"at", "shift_times", "devices", "packets", "users", "invitations", "webhooks", "invoices"}
 

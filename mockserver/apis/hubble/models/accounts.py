@@ -1,9 +1,5 @@
-"""Hubble's state and rules (no HTTP): organizations, API keys, users, invitations.
-
-`HubbleBackend` is the one backend the runtime knows; devices, packets and metrics live in
-sibling mixins (`models_devices`, `models_packets`, `models_metrics`) that share its tables
-and indexes. Every record sits in a `hubble.<name>` store table; the in-memory indexes
-(token hashes, device order, packet streams, the crypto decoder) are rebuilt by `loaded()`.
+"""Hubble's accounts: organizations, API keys, users, invitations, webhook registrations
+and the per-hour API request counts (`AccountsMixin`, mixed into `HubbleBackend`).
 
 Tables:
     hubble.orgs         org_id -> {org_id, name, address?, contact_info?, timezone?, created_at}
@@ -17,29 +13,21 @@ Tables:
     hubble.invoices     invoice_id -> {invoice_id, org_id, issue_timestamp, due_timestamp, status,
                                        total, remaining_balance, lines}
     hubble.api_counts   "<org_id>|<hour start>" -> {org_id, hour, total, ok}
-    (devices and packets: see models_devices / models_packets)
+    (devices and packets: see devices / packets)
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
 
-from ...kernel.errors import ApiError
-from ...kernel.ids import Ids
-from ...kernel.pagination import TokenCodec
-from .models_common import DEVICE_TOKEN, PACKET_TOKEN, apply_set_fields, iso, not_found
-from .models_devices import DevicesMixin
-from .models_metrics import MetricsMixin
-from .models_packets import PacketsMixin
-from .webhooks import PacketWebhooks
-
-if TYPE_CHECKING:
-    from ...kernel.runtime import Runtime
-    from .simulation import Transmitter
+from ....kernel.errors import ApiError
+from .common import apply_set_fields, iso, not_found
+from .state import AccountsState
 
 SCOPES: dict[str, str] = {
     "read-api-keys": "Read API keys",
@@ -78,64 +66,10 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
-    name = "hubble"
+class AccountsMixin(AccountsState):
+    """Organizations, API keys, users, invitations, webhook registrations, request counts."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.settings = runtime.settings
-        self.clock = runtime.clock
-        store = runtime.store
-        self.ids = Ids(runtime.settings.seed, store, "hubble")
-        self.orgs = store.table("hubble.orgs")
-        self.keys = store.table("hubble.keys")
-        self.users = store.table("hubble.users")
-        self.invitations = store.table("hubble.invitations")
-        self.webhooks = store.table("hubble.webhooks")
-        self.invoices = store.table("hubble.invoices")
-        self.api_counts = store.table("hubble.api_counts")
-        self.device_pages = TokenCodec(
-            lambda: runtime.token_secret.key() + b"devices", runtime.clock, ttl_seconds=3600.0, shape=DEVICE_TOKEN
-        )
-        self.packet_pages = TokenCodec(
-            lambda: runtime.token_secret.key() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
-        )
-        self.emitter = PacketWebhooks(self)
-        self._by_token: dict[str, str] = {}  # sha256(token) -> key_id
-        self._transmitter: Transmitter | None = None
-        DevicesMixin.__init__(self, store)
-        PacketsMixin.__init__(self, store)
-
-    # -- backend protocol -----------------------------------------------------------------
-    def seed(self, scenario: dict[str, Any]) -> None:
-        from .models_seed import seed_scenario
-
-        self.loaded()  # the tables are empty: start the indexes from nothing too
-        seed_scenario(self, scenario or {})
-
-    def loaded(self) -> None:
-        self.reload({"hubble.keys", "hubble.devices", "hubble.packets"})
-
-    def reload(self, tables: set[str]) -> None:
-        """Rebuild the indexes made from these tables (a reset put a few rows back)."""
-        if "hubble.keys" in tables:
-            self._by_token = {k["token_sha256"]: kid for kid, k in self.keys.items() if k.get("token_sha256")}
-        if "hubble.devices" in tables:
-            self._rebuild_devices()
-        if "hubble.packets" in tables:
-            self._rebuild_packets()
-
-    def now(self) -> float:
-        return self.clock.now()
-
-    @property
-    def transmitter(self) -> Transmitter:
-        """The seeded packet generator (created on first use: Faker is slow to start)."""
-        if self._transmitter is None:
-            from .simulation import Transmitter
-
-            self._transmitter = Transmitter(self)
-        return self._transmitter
+    _by_token: dict[str, str]  # sha256(token) -> key_id, rebuilt by the backend's reload()
 
     # -- organizations ----------------------------------------------------------------------
     def create_org(self, org_id: str, name: str = DEFAULT_ORG_NAME, **fields: Any) -> dict[str, Any]:
@@ -462,12 +396,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
 
 
 def _check_timezone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ApiError(400, f"set_timezone: {name!r} is not an IANA time zone name") from None
-
-
-__all__ = ["ALL_SCOPES", "SCOPES", "HubbleBackend", "Principal", "iso", "not_found"]

@@ -14,13 +14,11 @@ from __future__ import annotations
 import bisect
 import calendar
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from .models_common import DAY, HOUR, env_filter, iso, not_found
-
-if TYPE_CHECKING:
-    from .models import HubbleBackend
+from ....kernel.errors import ApiError
+from .common import DAY, HOUR, env_filter, iso, not_found
+from .state import MetricsState
 
 MAX_BUCKETS = 365
 USAGE_DAYS = 30
@@ -66,15 +64,15 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
     return out
 
 
-class MetricsMixin:
+class MetricsMixin(MetricsState):
     # -- query -----------------------------------------------------------------------------
-    def _buckets(self: HubbleBackend, query: dict[str, Any]) -> list[tuple[float, float]]:
+    def _buckets(self, query: dict[str, Any]) -> list[tuple[float, float]]:
         days = query.get("days", query.get("daysBack", 1))
         interval = query.get("time_interval", query.get("timeInterval"))
         return bucket_bounds(self.now(), int(days), interval)
 
     # -- API requests ------------------------------------------------------------------------
-    def api_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def api_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         counts = [[0, 0] for _ in bounds]
@@ -89,7 +87,7 @@ class MetricsMixin:
         return _request_metrics(bounds, counts)
 
     # -- webhook deliveries ------------------------------------------------------------------
-    def webhook_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def webhook_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         counts = [[0, 0] for _ in bounds]
@@ -112,13 +110,13 @@ class MetricsMixin:
         return _request_metrics(bounds, counts)
 
     # -- packets -----------------------------------------------------------------------------
-    def _org_stream_key(self: HubbleBackend, org_id: str, tags: list[str] | None) -> str:
+    def _org_stream_key(self, org_id: str, tags: list[str] | None) -> str:
         envs = env_filter(tags)
         if envs is not None and len(envs) == 1:
             return f"env:{org_id}:{next(iter(envs))}"
         return f"org:{org_id}"
 
-    def packet_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def packet_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         stream = self.stream(self._org_stream_key(org_id, query.get("filter_tags")))
@@ -131,7 +129,7 @@ class MetricsMixin:
         return {"total_packets": total, "buckets": buckets}
 
     # -- devices -----------------------------------------------------------------------------
-    def _active_devices(self: HubbleBackend, stream_key: str, start: float, end: float) -> set[str]:
+    def _active_devices(self, stream_key: str, start: float, end: float) -> set[str]:
         stream = self.stream(stream_key)
         out: set[str] = set()
         for i in range(bisect.bisect_left(stream.rx, start), bisect.bisect_left(stream.rx, end)):
@@ -140,7 +138,7 @@ class MetricsMixin:
                 out.add(p["dev"])
         return out
 
-    def device_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def device_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         envs = env_filter(query.get("filter_tags"))
@@ -175,12 +173,12 @@ class MetricsMixin:
             "total_never_active_devices": never,
         }
 
-    def _first_rx(self: HubbleBackend, device_id: str) -> float | None:
+    def _first_rx(self, device_id: str) -> float | None:
         stream = self._streams.get(f"dev:{device_id}")
         return stream.rx[0] if stream and len(stream) else None
 
     # -- billing -----------------------------------------------------------------------------
-    def billing_usage(self: HubbleBackend, org_id: str) -> list[dict[str, Any]]:
+    def billing_usage(self, org_id: str) -> list[dict[str, Any]]:
         self.org(org_id)
         now = self.now()
         key = f"org:{org_id}"
@@ -214,17 +212,17 @@ class MetricsMixin:
         keys = ("invoice_id", "issue_timestamp", "due_timestamp", "status", "total", "remaining_balance")
         return {k: record[k] for k in keys}
 
-    def list_invoices(self: HubbleBackend, org_id: str) -> list[dict[str, Any]]:
+    def list_invoices(self, org_id: str) -> list[dict[str, Any]]:
         self.org(org_id)
         rows = [i for i in self.invoices.values() if i["org_id"] == org_id]
         rows.sort(key=lambda i: (-i["issue_timestamp"], i["invoice_id"]))
         return [self.invoice_view(i) for i in rows]
 
-    def invoice_pdf(self: HubbleBackend, org_id: str, invoice_id: str) -> bytes:
+    def invoice_pdf(self, org_id: str, invoice_id: str) -> bytes:
         record = self.invoices.get(invoice_id)
         if record is None or record["org_id"] != org_id:
             raise not_found("invoice", invoice_id)
-        from .pdf import render_invoice
+        from ..pdf import render_invoice
 
         return render_invoice(record, self.org(org_id))
 
