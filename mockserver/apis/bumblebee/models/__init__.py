@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import ApiError, BadRequest
 from ....kernel.ids import Ids
 from ....kernel.spec import Schema, Spec
 from .assets import AssetsMixin
@@ -62,7 +62,6 @@ class BumblebeeBackend(WebhooksMixin, AssetsMixin, NodesMixin):
         self.spec: Spec | None = None  # the sandbox API document, set by the package
         self.emitter: Any = None  # the webhooks.Emitter, set by the package
 
-    @property
     def now(self) -> float:
         return self.runtime.clock.now()
 
@@ -82,7 +81,7 @@ class BumblebeeBackend(WebhooksMixin, AssetsMixin, NodesMixin):
                 if self._webhook_schema is not None:
                     found = self._webhook_schema.errors(item, "webhooks[]")
                     if found:
-                        raise ApiError(400, "invalid webhook", violations=found)
+                        raise BadRequest("invalid webhook", violations=found)
                 self.create_webhook(item)
         except ApiError as err:
             raise ValueError(f"scenario section 'bumblebee': {err.detailed_message()}") from None

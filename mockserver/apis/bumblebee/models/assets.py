@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import Conflict, NotFound
 from .rules import ASSET_CREATE, ASSET_KINDS, ASSET_UPDATE, check
 from .state import BumblebeeState
 
@@ -16,7 +16,7 @@ class AssetsMixin(BumblebeeState):
     def get_asset(self, asset_id: str) -> dict[str, Any]:
         asset = self.assets.get(asset_id)
         if asset is None:
-            raise ApiError(404, f"no asset {asset_id!r}")
+            raise NotFound(f"no asset {asset_id!r}")
         return asset
 
     def asset_view(self, asset: dict[str, Any]) -> dict[str, Any]:
@@ -27,12 +27,12 @@ class AssetsMixin(BumblebeeState):
         check(ASSET_CREATE, data)
         asset_id = data.get("id") or self.new_id("asset_id", self.assets)
         if asset_id in self.assets:
-            raise ApiError(409, f"asset {asset_id!r} already exists")
+            raise Conflict(f"asset {asset_id!r} already exists")
         name = data.get("name")
         if name is None:
             fake = self.faker("asset_name")
             name = f"{fake.random_element(ASSET_KINDS)} {fake.license_plate()}"
-        asset = {"id": asset_id, "name": name, "created_at": self.now}
+        asset = {"id": asset_id, "name": name, "created_at": self.now()}
         return self.assets.put(asset_id, asset)
 
     def update_asset(self, asset_id: str, changes: dict[str, Any]) -> dict[str, Any]:

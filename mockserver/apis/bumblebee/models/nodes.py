@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import Conflict, NotFound
 from ..errors import invalid
 from .rules import (
     ALPHANUM,
@@ -28,7 +28,7 @@ class NodesMixin(BumblebeeState):
     def get_node(self, node_id: str) -> dict[str, Any]:
         node = self.nodes.get(node_id)
         if node is None:
-            raise ApiError(404, f"no node {node_id!r}")
+            raise NotFound(f"no node {node_id!r}")
         return node
 
     def node_by_sigfox(self, sigfox_id: str) -> dict[str, Any] | None:
@@ -42,7 +42,7 @@ class NodesMixin(BumblebeeState):
         check(NODE_CREATE, data)
         node_id = data.get("id") or self._next_reference()
         if node_id in self.nodes:
-            raise ApiError(409, f"node {node_id!r} already exists")
+            raise Conflict(f"node {node_id!r} already exists")
         rng = self.rng("node")
         fake = self.faker("node_place")
         lat, lng = fake.local_latlng(country_code="NL", coords_only=True)
@@ -61,7 +61,7 @@ class NodesMixin(BumblebeeState):
             "external_io": 1,
             "sequence": rng.randrange(4096),
             "message_number": rng.randrange(1, 500),
-            "created_at": self.now,
+            "created_at": self.now(),
             "last_message_at": None,
         }
         node = self._apply_node_fields(node, data)
@@ -88,12 +88,12 @@ class NodesMixin(BumblebeeState):
             sigfox_id = data["sigfox_id"].upper()
             other = self.node_by_sigfox(sigfox_id)
             if other is not None and other["id"] != node["id"]:
-                raise ApiError(409, f"sigfox_id {sigfox_id!r} already belongs to node {other['id']!r}")
+                raise Conflict(f"sigfox_id {sigfox_id!r} already belongs to node {other['id']!r}")
             node["sigfox_id"] = sigfox_id
         if "asset_id" in data:
             asset_id = data["asset_id"]
             if asset_id is not None and asset_id not in self.assets:
-                raise ApiError(404, f"no asset {asset_id!r}")
+                raise NotFound(f"no asset {asset_id!r}")
             node["asset_id"] = asset_id
         if "configuration" in data:
             config = {**node["configuration"], **data["configuration"]}

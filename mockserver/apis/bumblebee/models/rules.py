@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema_rs
 import yaml
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import BadRequest
 from ....kernel.spec import Violation
 from ..errors import DATA_TYPES, invalid
 
@@ -62,7 +62,7 @@ def check(schema: dict[str, Any], value: Any, where: str = "body") -> None:
         for err in validator.iter_errors(value)
     ]
     if found:
-        raise ApiError(400, "Invalid request", violations=found)
+        raise BadRequest("Invalid request", violations=found)
 
 
 _VALIDATORS: dict[int, jsonschema_rs.Draft202012Validator] = {}
@@ -85,7 +85,7 @@ def _zone(name: str) -> Any:
         if name in ("UTC", "Etc/UTC", DEFAULT_TIMEZONE):
             # no tz database on this machine: UTC, or Bumblebee's winter offset
             return UTC if name != DEFAULT_TIMEZONE else timezone(timedelta(hours=1), "CET")
-        raise ApiError(400, f"unknown timezone {name!r}") from None
+        raise BadRequest(f"unknown timezone {name!r}") from None
 
 
 def _check_url(url: str) -> None:
@@ -110,7 +110,7 @@ def _check_headers(headers: dict[str, str]) -> dict[str, str]:
             )
         seen[lowered] = name
     if violations:
-        raise ApiError(400, "Invalid request", violations=violations)
+        raise BadRequest("Invalid request", violations=violations)
     return {str(k): str(v) for k, v in headers.items()}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import NotFound
 from .rules import _check_headers, _check_url, _data_types
 from .state import BumblebeeState
 
@@ -16,13 +16,13 @@ class WebhooksMixin(BumblebeeState):
     def get_webhook(self, webhook_id: str) -> dict[str, Any]:
         hook = self.webhooks.get(webhook_id)
         if hook is None:
-            raise ApiError(404, "Webhook not found")
+            raise NotFound("Webhook not found")
         return hook
 
     def create_webhook(self, data: dict[str, Any]) -> dict[str, Any]:
         _check_url(data["url"])
         headers = _check_headers(data.get("headers") or {})
-        now = self.now
+        now = self.now()
         hook = {
             "id": self.ids.uuid("webhook"),
             "url": data["url"],
@@ -49,7 +49,7 @@ class WebhooksMixin(BumblebeeState):
         if "enabled" in changes:
             hook["enabled"] = bool(changes["enabled"])
         if changes:
-            hook["updated_at"] = self.now
+            hook["updated_at"] = self.now()
         return self.webhooks.put(webhook_id, hook)
 
     def delete_webhook(self, webhook_id: str) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import BadRequest, NotFound, Unauthorized
 from .common import apply_set_fields, iso, not_found
-from .state import AccountsState
+from .state import HubbleState
 
 SCOPES: dict[str, str] = {
     "read-api-keys": "Read API keys",
@@ -66,7 +66,7 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class AccountsMixin(AccountsState):
+class AccountsMixin(HubbleState):
     """Organizations, API keys, users, invitations, webhook registrations, request counts."""
 
     _by_token: dict[str, str]  # sha256(token) -> key_id, rebuilt by the backend's reload()
@@ -82,7 +82,7 @@ class AccountsMixin(AccountsState):
     def org(self, org_id: str) -> dict[str, Any]:
         record = self.orgs.get(org_id)
         if record is None:
-            raise ApiError(404, f"no organization {org_id!r}")
+            raise NotFound(f"no organization {org_id!r}")
         return record
 
     @staticmethod
@@ -109,13 +109,13 @@ class AccountsMixin(AccountsState):
     def principal_for(self, token: str) -> Principal:
         key_id = self._by_token.get(_sha(token))
         if key_id is None:
-            raise ApiError(401, self._why_unknown(token))
+            raise Unauthorized(self._why_unknown(token))
         key = self.keys.get(key_id)
         if key is None:  # index out of date: treat as deleted
-            raise ApiError(401, "this API key has been deleted")
+            raise Unauthorized("this API key has been deleted")
         expires = key.get("expires_at_seconds") or 0
         if expires and expires <= self.now():
-            raise ApiError(401, f"this API key expired at {iso(expires)}")
+            raise Unauthorized(f"this API key expired at {iso(expires)}")
         self._count_request(key["org_id"])
         return Principal(key["org_id"], frozenset(key["scopes"]), key_id)
 
@@ -147,7 +147,7 @@ class AccountsMixin(AccountsState):
         if token is None:
             claims = {"iss": JWT_ISSUER, "sub": key_id, "org_id": org_id, "iat": created, "jti": self.ids.hex("jti", 16)}
             token = jwt.encode(claims, self._jwt_secret(), algorithm="HS256")
-        record = {
+        record: dict[str, Any] = {
             "key_id": key_id,
             "org_id": org_id,
             "key_name": name,
@@ -168,7 +168,7 @@ class AccountsMixin(AccountsState):
 
     def _check_expiry(self, expires: int | None) -> None:
         if expires and expires <= self.now():
-            raise ApiError(400, f"expires_at_seconds {expires} is not in the future (use 0 for a key that never expires)")
+            raise BadRequest(f"expires_at_seconds {expires} is not in the future (use 0 for a key that never expires)")
 
     def provision_key(self, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
@@ -196,8 +196,7 @@ class AccountsMixin(AccountsState):
         if record is None or record["org_id"] != org_id:
             raise not_found("API key", key_id)
         if changing and record.get("bootstrap"):
-            raise ApiError(
-                400,
+            raise BadRequest(
                 "the sandbox bootstrap key (MOCKSERVER_HUBBLE_TOKEN) cannot be changed or deleted; "
                 "provision a key of your own and change that one",
             )
@@ -206,7 +205,7 @@ class AccountsMixin(AccountsState):
     def update_key(self, org_id: str, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         record = dict(self._key(org_id, key_id, changing=True))
         if not any(k in body for k in ("set_name", "set_scopes", "set_expires_at_seconds")):
-            raise ApiError(400, "nothing to update: set at least one of set_name, set_scopes, set_expires_at_seconds")
+            raise BadRequest("nothing to update: set at least one of set_name, set_scopes, set_expires_at_seconds")
         if "set_expires_at_seconds" in body:
             self._check_expiry(body["set_expires_at_seconds"])
             record["expires_at_seconds"] = int(body["set_expires_at_seconds"] or 0)
@@ -250,7 +249,7 @@ class AccountsMixin(AccountsState):
     def add_user(self, org_id: str, email: str, role: str, **extra: Any) -> dict[str, Any]:
         self.org(org_id)
         if any(u["email"].lower() == email.lower() for u in self._org_users(org_id)):
-            raise ApiError(400, f"{email} is already a user of this organization")
+            raise BadRequest(f"{email} is already a user of this organization")
         user_id = self.ids.uuid("user")
         record = {
             "user_id": user_id,
@@ -307,7 +306,7 @@ class AccountsMixin(AccountsState):
     def invite(self, org_id: str, email: str, role: str, created_at: float | None = None) -> dict[str, Any]:
         org = self.org(org_id)
         if any(u["email"].lower() == email.lower() for u in self._org_users(org_id)):
-            raise ApiError(400, f"{email} is already a user of this organization")
+            raise BadRequest(f"{email} is already a user of this organization")
         created = int(created_at if created_at is not None else self.now())
         record = {
             "org_id": org_id,
@@ -327,7 +326,7 @@ class AccountsMixin(AccountsState):
         key = f"{org_id}|{email.lower()}"
         record = self.invitations.get(key)
         if record is None or record["expires_at"] <= self.now():
-            raise ApiError(404, f"no pending invitation for {email}")
+            raise NotFound(f"no pending invitation for {email}")
         self.invitations.delete(key)
         return {}
 
@@ -377,7 +376,7 @@ class AccountsMixin(AccountsState):
 
     def check_webhook_secret(self, secret: str) -> None:
         if not any(w["secret"] == secret for w in self.webhooks.values()):
-            raise ApiError(401, "HTTP-X-HUBBLE-TOKEN matches no registered webhook's secret")
+            raise Unauthorized("HTTP-X-HUBBLE-TOKEN matches no registered webhook's secret")
 
     # -- API request counts (api_metrics) -----------------------------------------------------
     def _count_request(self, org_id: str) -> None:
@@ -399,4 +398,4 @@ def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(400, f"set_timezone: {name!r} is not an IANA time zone name") from None
+        raise BadRequest(f"set_timezone: {name!r} is not an IANA time zone name") from None

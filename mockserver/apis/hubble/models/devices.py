@@ -13,10 +13,10 @@ import base64
 import bisect
 from typing import TYPE_CHECKING, Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import ApiError, BadRequest, NotFound
 from .. import crypto
 from .common import env_filter, not_found, parse_between, resume_token
-from .state import DevicesState
+from .state import HubbleState
 
 if TYPE_CHECKING:
     from ....kernel.store import Store
@@ -33,7 +33,7 @@ PROTOCOL_VERSION = {
 }
 
 
-class DevicesMixin(DevicesState):
+class DevicesMixin(HubbleState):
     def __init__(self, store: Store) -> None:
         self.devices = store.table("hubble.devices")
         # per organization its device ids in (created_ts, id) order: ids only, the sort key
@@ -83,9 +83,9 @@ class DevicesMixin(DevicesState):
         encryption = body["encryption"]
         names, tags = body.get("names"), body.get("tags")
         if names is not None and len(names) != n:
-            raise ApiError(400, f"names has {len(names)} entries but n_devices is {n}: give one name per device")
+            raise BadRequest(f"names has {len(names)} entries but n_devices is {n}: give one name per device")
         if tags is not None and len(tags) != n:
-            raise ApiError(400, f"tags has {len(tags)} entries but n_devices is {n}: give one tag map per device")
+            raise BadRequest(f"tags has {len(tags)} entries but n_devices is {n}: give one tag map per device")
         rotation = _check_rotation(encryption, body.get("eid_rotation"))
         # equal tag maps of one registration share one dict (records are never changed in
         # place): a batch of 1,000 devices with the same tags holds one map, not 1,000
@@ -276,7 +276,7 @@ class DevicesMixin(DevicesState):
     def update_device(self, org_id: str, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
         record = self.device(org_id, device_id)
         if "set_name" not in body and "set_tags" not in body:
-            raise ApiError(400, "nothing to update: set at least one of set_name, set_tags")
+            raise BadRequest("nothing to update: set at least one of set_name, set_tags")
         updated = self._apply_update(record, body, "body")
         self.devices.put(device_id, updated)
         return self.device_view(updated)
@@ -295,10 +295,10 @@ class DevicesMixin(DevicesState):
             record = self.devices.get(device_id)
             try:
                 if device_id in seen:
-                    raise ApiError(400, f"updates[{i}]: device {device_id} appears more than once; its first update was applied")
+                    raise BadRequest(f"updates[{i}]: device {device_id} appears more than once; its first update was applied")
                 seen.add(device_id)
                 if record is None or record["org_id"] != org_id:
-                    raise ApiError(404, f"updates[{i}]: no device {device_id} in this organization")
+                    raise NotFound(f"updates[{i}]: no device {device_id} in this organization")
                 updated = self._apply_update(record, item, f"updates[{i}]")
             except ApiError as err:
                 results.append({"device_id": device_id, "status": "error", "error": err.message})
@@ -337,7 +337,7 @@ def _with_env(tags: dict[str, str], current_env: str | None, where: str) -> dict
     out = dict(tags)
     out.setdefault("_env", current_env or DEFAULT_ENV)
     if len(out) > MAX_TAGS:
-        raise ApiError(400, f"{where}: a device has at most {MAX_TAGS} tags, the platform tag _env included")
+        raise BadRequest(f"{where}: a device has at most {MAX_TAGS} tags, the platform tag _env included")
     return out
 
 
@@ -345,18 +345,17 @@ def _check_rotation(encryption: str, rotation: dict[str, Any] | None) -> dict[st
     if rotation is None:
         return None
     if encryption == crypto.NONE:
-        raise ApiError(400, "eid_rotation: unencrypted (NONE) devices have no ephemeral id to rotate")
+        raise BadRequest("eid_rotation: unencrypted (NONE) devices have no ephemeral id to rotate")
     has_period = "period_in_seconds" in rotation or "period_exponent" in rotation
     if has_period and not (encryption == crypto.AES_128_EAX and rotation.get("counter_source") == crypto.DEVICE_UPTIME):
-        raise ApiError(
-            400,
+        raise BadRequest(
             "eid_rotation: period_in_seconds/period_exponent only apply to AES-128-EAX devices with counter_source DEVICE_UPTIME",
         )
     if has_period:
         try:
             crypto.period_exponent_of(rotation)
         except ValueError as exc:
-            raise ApiError(400, f"eid_rotation: {exc}") from None
+            raise BadRequest(f"eid_rotation: {exc}") from None
     return dict(rotation)
 
 

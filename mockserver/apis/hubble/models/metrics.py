@@ -16,9 +16,9 @@ import calendar
 from datetime import UTC, datetime
 from typing import Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import BadRequest
 from .common import DAY, HOUR, env_filter, iso, not_found
-from .state import MetricsState
+from .state import HubbleState
 
 MAX_BUCKETS = 365
 USAGE_DAYS = 30
@@ -45,15 +45,14 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
         per_day = DAY // width
         complete = days * per_day
         if complete > MAX_BUCKETS:
-            raise ApiError(
-                400,
+            raise BadRequest(
                 f"days={days} with time_interval={interval} makes {complete} buckets; at most {MAX_BUCKETS} "
                 f"(use days <= {MAX_BUCKETS // per_day} or a wider interval)",
             )
         current = now // width * width
         return [(current - k * width, current - (k - 1) * width) for k in range(complete, -1, -1)]
     if interval != "month":
-        raise ApiError(400, f"time_interval must be hour, day or month, got {interval!r}")
+        raise BadRequest(f"time_interval must be hour, day or month, got {interval!r}")
     start = _month_start(now - days * DAY)
     current = _month_start(now)
     out = []
@@ -64,7 +63,7 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
     return out
 
 
-class MetricsMixin(MetricsState):
+class MetricsMixin(HubbleState):
     # -- query -----------------------------------------------------------------------------
     def _buckets(self, query: dict[str, Any]) -> list[tuple[float, float]]:
         days = query.get("days", query.get("daysBack", 1))

@@ -24,9 +24,9 @@ import bisect
 import math
 from typing import TYPE_CHECKING, Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import ApiError, BadRequest
 from .common import DAY, HOUR, env_filter, resume_token
-from .state import PacketsState
+from .state import HubbleState
 
 if TYPE_CHECKING:
     from ....kernel.store import Store
@@ -68,7 +68,7 @@ class Stream:
         return len(self.n)
 
 
-class PacketsMixin(PacketsState):
+class PacketsMixin(HubbleState):
     def __init__(self, store: Store) -> None:
         self.packets = store.table("hubble.packets")
         self._streams: dict[str, Stream] = {}
@@ -270,7 +270,7 @@ class PacketsMixin(PacketsState):
         else:
             src, stream_envs = f"org:{org_id}", []
         if end is not None and end < start:
-            raise ApiError(400, f"end ({end}) is before start ({int(start)})")
+            raise BadRequest(f"end ({end}) is before start ({int(start)})")
         return {"org": org_id, "src": src, "start": start, "end": end, "upto": upto, "envs": stream_envs, "pos": None}
 
     # -- ingest and decode -----------------------------------------------------------------------
@@ -321,14 +321,13 @@ class PacketsMixin(PacketsState):
         for i, adv in enumerate(advs):
             ts = float(adv["timestamp"])
             if not now - DECODE_MAX_AGE < ts <= now + DECODE_MAX_AHEAD:
-                raise ApiError(
-                    400,
+                raise BadRequest(
                     f"advertisements[{i}].timestamp {ts} is outside the decode window "
                     "(at most 72 hours ago and 2 hours ahead); the whole batch is refused",
                 )
             raw = _b64(adv["payload"], f"advertisements[{i}].payload")
             if not raw:
-                raise ApiError(400, f"advertisements[{i}].payload is empty; the whole batch is refused")
+                raise BadRequest(f"advertisements[{i}].payload is empty; the whole batch is refused")
             raws.append(raw)
         decoder = self._decoder(org_id)
         out, stored = [], []
@@ -360,4 +359,4 @@ def _b64(value: str, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, f"{where}: not valid base64") from None
+        raise BadRequest(f"{where}: not valid base64") from None

@@ -95,7 +95,7 @@ def _seed_devices(backend: HubbleBackend, org_id: str, items: list[dict[str, Any
             "network_id": rng_net.getrandbits(34) if encryption == crypto.NONE else None,
         }  # fmt: skip
         backend.devices.put(device_id, record)
-        bisect.insort(backend._dev_order.setdefault(org_id, []), (created, device_id))
+        bisect.insort(backend._dev_order.setdefault(org_id, []), device_id, key=backend._order_key)
         backend._decoder(org_id).add(backend._device_key(record))
         out[device_id] = record
     return out

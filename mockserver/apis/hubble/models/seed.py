@@ -89,7 +89,7 @@ def _seed_users(backend: HubbleBackend, org_id: str, spec: Any, fake: Faker, now
     if not spec:
         return
     if isinstance(spec, dict) and "count" in spec:
-        items = []
+        items: list[dict[str, Any]] = []
         for i in range(int(spec["count"])):
             first, last = fake.first_name(), fake.last_name()
             domain = spec.get("domain", "example.com")

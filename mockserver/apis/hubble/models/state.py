@@ -1,10 +1,14 @@
-"""The state the Hubble mixins share, written down as a Protocol.
+"""The state the Hubble mixins share, written down as one Protocol.
 
-Each mixin (`accounts`, `devices`, `packets`, `metrics`) subclasses the Protocol of what it
-reads: the tables, clock and ids that `HubbleBackend.__init__` sets, and the few methods one
-mixin calls on another. mypy then checks every mixin on its own, and checks that the backend,
-which mixes them all in, provides everything each one declares (a missing method makes the
-backend abstract, which mypy reports where it is built).
+Every mixin (`accounts`, `devices`, `packets`, `metrics`) subclasses `HubbleState`: the tables,
+clock and ids that `HubbleBackend.__init__` sets, and the few indexes and methods one mixin
+reads from another. mypy then checks each mixin on its own, and checks that the backend,
+which mixes them all in, provides everything declared here (a method nobody implements
+leaves the backend abstract, which mypy reports where it is built).
+
+One Protocol per API rather than one per mixin: a Protocol's declarations are class
+attributes, so a per-mixin Protocol placed before another mixin in the backend's MRO would
+shadow that mixin's real method with its `...` stub. The shared one sits after every mixin.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ if TYPE_CHECKING:
     from ....settings import Settings
     from .. import crypto
     from ..webhooks import PacketWebhooks
+    from .packets import Stream
 
 
 class HubbleState(Protocol):
-    """What every Hubble mixin may read."""
+    """What the Hubble mixins read from the backend and from each other."""
 
+    # set by HubbleBackend.__init__
     runtime: Runtime
     settings: Settings
     clock: Clock
@@ -36,36 +42,28 @@ class HubbleState(Protocol):
     webhooks: Table
     invoices: Table
     api_counts: Table
-    devices: Table
-    packets: Table
     device_pages: TokenCodec
     packet_pages: TokenCodec
     emitter: PacketWebhooks
 
     def now(self) -> float: ...
 
+    # accounts (read by every mixin that takes an org_id)
     def org(self, org_id: str) -> dict[str, Any]: ...
 
-
-class AccountsState(HubbleState, Protocol):
-    """What `AccountsMixin` needs beyond the shared state: nothing (it owns the organizations)."""
-
-
-class DevicesState(HubbleState, Protocol):
-    """What `DevicesMixin` reads from the packets mixin: each device's latest packet."""
-
-    def last_heard(self, device_id: str) -> float | None: ...
-
-
-class PacketsState(HubbleState, Protocol):
-    """What `PacketsMixin` reads from the devices mixin: records, views and the decoders."""
-
-    decoders: dict[str, crypto.Decoder]
+    # devices (read by packets and metrics)
+    devices: Table
+    _views: dict[str, tuple[dict[str, Any], dict[str, Any]]]  # device list views (a packet drops one)
 
     def device(self, org_id: str, device_id: str) -> dict[str, Any]: ...
 
-
-class MetricsState(HubbleState, Protocol):
-    """What `MetricsMixin` reads from the devices and packets mixins."""
-
     def device_ids(self, org_id: str) -> list[str]: ...
+
+    def _decoder(self, org_id: str) -> crypto.Decoder: ...
+
+    # packets (read by devices and metrics)
+    packets: Table
+    _streams: dict[str, Stream]
+    _last: dict[str, dict[str, tuple[float, float, float]]]  # device -> network -> (ts, lat, lon)
+
+    def stream(self, key: str) -> Stream: ...

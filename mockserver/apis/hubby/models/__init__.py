@@ -39,7 +39,7 @@ from .traveler import TravelerMixin
 
 if TYPE_CHECKING:
     from ....kernel.runtime import Runtime
-    from ....kernel.spec import Spec
+    from ....kernel.spec import Schema, Spec
 
 
 class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, TravelerMixin):
@@ -64,11 +64,10 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         self._by_api_key: dict[str, str] = {}
         self._promo_by_uuid: dict[str, str] = {}
         self._by_external: dict[tuple[str, str], list[str]] = {}  # (partner, booking_id) -> ids
-        self._booking_schema: Any = None
+        self._booking_schema: Schema | None = None
         self.seeding = False  # while True, state changes are logged but no webhook is sent
 
     # -- clock ------------------------------------------------------------------------------
-    @property
     def now(self) -> float:
         return self.runtime.clock.now()
 
@@ -117,6 +116,13 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
             self._rebuild_catalog()
         self._rebuild_indexes()
         self.webhooks.reschedule_all()
+
+    def booking_schema(self) -> Schema | None:
+        """The spec's BookingCreateRequest, which scenario bookings are checked against
+        (compiled on first use; None when the backend was built without the spec)."""
+        if self._booking_schema is None and self.spec is not None:
+            self._booking_schema = self.spec.component_schema("BookingCreateRequest")
+        return self._booking_schema
 
     def _rebuild_catalog(self) -> None:
         self.catalog = Catalog(list(self.countries.values()), list(self.packages.values()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import BadRequest, NotFound
 from ....kernel.spec import Violation
 from .. import catalog
 from ..timeutil import DAY, iso, parse_iso
@@ -65,11 +65,11 @@ class BookingsMixin(HubbyState):
                 pass
         resolved = [self._resolve_spec(i, s, trip_days, invalid, missing) for i, s in enumerate(specs)]
         if invalid:
-            raise ApiError(400, "Validation failed", violations=invalid + missing)
+            raise BadRequest("Validation failed", violations=invalid + missing)
         if missing:
-            raise ApiError(404, "Package not found", violations=missing)
+            raise NotFound("Package not found", violations=missing)
         assert departure is not None
-        now = self.now
+        now = self.now()
         bid = f"bk_{self.ids.hex('booking', 16)}"
         comm = fields.get("communication_options") or {}
         comm = {"should_send_message": bool(comm.get("should_send_message", True)),
@@ -155,7 +155,7 @@ class BookingsMixin(HubbyState):
         ptype = package["package_type"] if package else (spec.get("package_type") or "data-limited")
         duration = package["duration_days"] if package else (spec.get("package_duration") or catalog.DEFAULT_DURATION.get(ptype))
         size = (package["size"] if package else spec.get("size")) if ptype != "unlimited" else None
-        start = max(self.now, departure_ts)
+        start = max(self.now(), departure_ts)
         record = {
             "promo_code": code,
             "uuid": uid,
@@ -173,7 +173,7 @@ class BookingsMixin(HubbyState):
             "package_type": ptype,
             "package_duration": duration,
             "external_user_id": user,
-            "valid_from": self.now,
+            "valid_from": self.now(),
             "valid_to": start + PROMO_VALIDITY_DAYS * DAY,
             "claimed_at": None,
             "claim_email": None,
@@ -214,7 +214,7 @@ class BookingsMixin(HubbyState):
             "status": "queued",
             "redeemed_at": None,
             "declined_at": None,
-            "created_at": self.now,
+            "created_at": self.now(),
             "promo_code": code["promo_code"],
         }
         self.queues.put(uid, record)
@@ -224,14 +224,14 @@ class BookingsMixin(HubbyState):
     def claim_promo_code(self, uuid: str, email: str) -> dict[str, Any]:
         code = self.promo_codes.get(self._promo_by_uuid.get(uuid, ""))
         if code is None:
-            raise ApiError(404, f"Promo code not found: no promo code has uuid {uuid}")
+            raise NotFound(f"Promo code not found: no promo code has uuid {uuid}")
         if code["cancelled_at"] is not None:
-            raise ApiError(400, "Promo code is no longer valid: its booking was cancelled")
+            raise BadRequest("Promo code is no longer valid: its booking was cancelled")
         if code["redeemed_at"] is not None:
-            raise ApiError(400, "Promo code has already been redeemed")
+            raise BadRequest("Promo code has already been redeemed")
         if code["claimed_at"] is not None:
-            raise ApiError(400, "Promo code has already been claimed")
-        updated = {**code, "claimed_at": self.now, "claim_email": email}
+            raise BadRequest("Promo code has already been claimed")
+        updated = {**code, "claimed_at": self.now(), "claim_email": email}
         self.promo_codes.put(code["promo_code"], updated)
         self.log("promo_code.claimed", code["partner"], booking=code["booking"], promo_code=code["promo_code"], email=email)
         return updated
@@ -239,14 +239,14 @@ class BookingsMixin(HubbyState):
     def promo_code_for(self, partner: dict[str, Any] | None, code: str) -> dict[str, Any]:
         record = self.promo_codes.get(code)
         if record is None or (partner is not None and record["partner"] != partner["id"]):
-            raise ApiError(404, f"Promo code not found: {code}")
+            raise NotFound(f"Promo code not found: {code}")
         return record
 
     # -- read ---------------------------------------------------------------------------------
     def booking_for(self, partner: dict[str, Any], booking_id: str) -> dict[str, Any]:
         booking = self.bookings.get(booking_id)
         if booking is None or booking["partner"] != partner["id"]:
-            raise ApiError(404, f"Booking not found: {booking_id}")
+            raise NotFound(f"Booking not found: {booking_id}")
         return booking
 
     def find_booking_by_external_id(
@@ -277,7 +277,7 @@ class BookingsMixin(HubbyState):
     # -- update and cancel --------------------------------------------------------------------
     def update_booking(self, booking: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         if booking["status"] == "CANCELLED":
-            raise ApiError(400, "Booking cannot be updated: it is cancelled")
+            raise BadRequest("Booking cannot be updated: it is cancelled")
         changes = _pick(body, BOOKING_FIELDS)
         merged = {**booking, **changes}
         invalid: list[Violation] = []
@@ -286,7 +286,7 @@ class BookingsMixin(HubbyState):
             merged["departure_date"] = booking["departure_date"]
         departure = self._check_dates(merged, invalid)
         if invalid:
-            raise ApiError(400, "Validation failed", violations=invalid)
+            raise BadRequest("Validation failed", violations=invalid)
         assert departure is not None
         if "communication_options" in changes:
             comm = changes["communication_options"] or {}
@@ -301,7 +301,7 @@ class BookingsMixin(HubbyState):
             merged.update(departure_ts=departure.ts, departure_precise=departure.precise,
                           departure_past_after=departure.past_after, cutoff_sent_at=None,
                           about_to_depart_sent_at=None)  # fmt: skip
-        merged["updated_at"] = self.now
+        merged["updated_at"] = self.now()
         self.bookings.put(booking["id"], merged)
         self.log("booking.updated", booking["partner"], booking=booking["id"], fields=sorted(changes))
         self.webhooks.booking_changed(merged)
@@ -316,19 +316,18 @@ class BookingsMixin(HubbyState):
             reasons.append("a promo code has already been claimed or redeemed")
         if booking.get("messages_sent_at") is not None:
             reasons.append("its promo codes have already been sent to the traveler")
-        if self.now >= booking["departure_past_after"]:
+        if self.now() >= booking["departure_past_after"]:
             reasons.append("the departure date is in the past")
         return reasons
 
     def cancel_booking(self, booking: dict[str, Any]) -> dict[str, Any]:
         reasons = self.cancel_reasons(booking)
         if reasons:
-            raise ApiError(
-                400,
+            raise BadRequest(
                 f"Booking cannot be cancelled: {reasons[0]}",
                 violations=[Violation("booking", r) for r in reasons],
             )
-        now = self.now
+        now = self.now()
         for c in booking["promo_codes"]:
             self.promo_codes.put(c, {**self.promo_codes[c], "cancelled_at": now})
         for q in booking["package_queues"]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ....kernel.errors import ApiError
+from ....kernel.errors import BadRequest, Conflict, NotFound
 from ....kernel.spec import Violation
 from ..timeutil import DAY, iso
 from .state import HubbyState
@@ -30,11 +30,8 @@ DATA_TYPES = ("data-limited", "starter")  # usage thresholds follow data; the ot
 THRESHOLDS = (20, 50, 80)
 
 
-class StateConflict(ApiError):
+class StateConflict(Conflict):
     """A simulated step that the current state does not allow (409 on the control plane)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(409, message)
 
 
 class EsimsMixin(HubbyState):
@@ -47,7 +44,7 @@ class EsimsMixin(HubbyState):
         """A traveler redeems a code: its package lands (queued) on an eSIM."""
         promo = self.promo_codes.get(code)
         if promo is None:
-            raise ApiError(404, f"Promo code not found: {code}")
+            raise NotFound(f"Promo code not found: {code}")
         if promo["cancelled_at"] is not None:
             raise StateConflict(f"promo code {code} belongs to a cancelled booking")
         if promo["redeemed_at"] is not None:
@@ -63,7 +60,7 @@ class EsimsMixin(HubbyState):
         entry = self._entry(package, booking, promo["promo_code"], user, "booking")
         esim = {**esim, "packages": [*esim["packages"], entry]}
         self.esims.put(esim["iccid"], esim)
-        now = self.now
+        now = self.now()
         promo = {**promo, "redeemed_at": now, "esim": esim["iccid"], "external_user_id": user}
         if promo["type"] == "booking_without_destination":
             promo.update(package_id=package["id"], package_size=package["size"], iso3=package["iso3"],
@@ -124,7 +121,7 @@ class EsimsMixin(HubbyState):
             "esim_type": esim_type,
             "packages": [],
             "status_updated_at": None,
-            "created_at": self.now,
+            "created_at": self.now(),
         }
         self.esims.put(iccid, record)
         return record
@@ -151,21 +148,21 @@ class EsimsMixin(HubbyState):
             "external_user_id": user,
             "origin": origin,
             "thresholds": [],
-            "queued_at": self.now,
+            "queued_at": self.now(),
         }
 
     # -- the traveler's device ------------------------------------------------------------------
     def esim(self, iccid: str, partner: dict[str, Any] | None = None) -> dict[str, Any]:
         esim = self.esims.get(iccid)
         if esim is None or (partner is not None and esim["partner"] != partner["id"]):
-            raise ApiError(404, f"eSIM not found: {iccid}")
+            raise NotFound(f"eSIM not found: {iccid}")
         return esim
 
     def install_esim(self, iccid: str) -> dict[str, Any]:
         esim = self.esim(iccid)
         if esim["status"] == "installed":
             raise StateConflict(f"eSIM {iccid} is already installed")
-        esim = {**esim, "status": "installed", "status_updated_at": self.now}
+        esim = {**esim, "status": "installed", "status_updated_at": self.now()}
         self.esims.put(iccid, esim)
         self.webhooks.esim_event("esim.installed", esim)
         return esim
@@ -174,7 +171,7 @@ class EsimsMixin(HubbyState):
         esim = self.esim(iccid)
         if esim["status"] != "installed":
             raise StateConflict(f"eSIM {iccid} is not installed (status {esim['status']})")
-        esim = {**esim, "status": "removed", "status_updated_at": self.now}
+        esim = {**esim, "status": "removed", "status_updated_at": self.now()}
         self.esims.put(iccid, esim)
         self.webhooks.esim_event("esim.removed", esim)
         return esim
@@ -193,7 +190,7 @@ class EsimsMixin(HubbyState):
         return self._activate(esim, queued[0]["entry_id"])
 
     def _activate(self, esim: dict[str, Any], entry_id: str) -> dict[str, Any]:
-        now = self.now
+        now = self.now()
         entry = _find(esim, entry_id)
         entry = {**entry, "status": "active", "activated_at": now, "expires_at": now + entry["duration_days"] * DAY}
         esim = _replace_entry(esim, entry)
@@ -248,7 +245,7 @@ class EsimsMixin(HubbyState):
         if esim is None:
             return
         entry = next((p for p in esim["packages"] if p["entry_id"] == entry_id), None)
-        if entry is None or entry["status"] != "active" or entry["expires_at"] is None or self.now < entry["expires_at"] - 1e-6:
+        if entry is None or entry["status"] != "active" or entry["expires_at"] is None or self.now() < entry["expires_at"] - 1e-6:
             return
         self._end_package(iccid, entry_id, "expired")
 
@@ -260,7 +257,7 @@ class EsimsMixin(HubbyState):
         if body.get("package_id"):
             package = self.catalog.by_id.get(body["package_id"])
             if package is None:
-                raise ApiError(404, f"Package not found: {body['package_id']}")
+                raise NotFound(f"Package not found: {body['package_id']}")
             if package["package_type"] != "data-limited":
                 problems.append(Violation("package_id", f"top-ups are always data-limited; {package['id']} is {package['package_type']}"))
         else:
@@ -277,7 +274,7 @@ class EsimsMixin(HubbyState):
                 missing: list[Violation] = []
                 resolved = self._resolve_spec(0, {**spec, "destination": dest, "package_type": "data-limited"}, None, problems, missing)
                 if missing:
-                    raise ApiError(404, "Package not found", violations=[Violation(v.location.replace("package_specifications.0", "package_specification"), v.message) for v in missing])
+                    raise NotFound("Package not found", violations=[Violation(v.location.replace("package_specifications.0", "package_specification"), v.message) for v in missing])
                 if len(resolved) > 1:
                     problems.append(Violation("package_specification.destination", "a top-up is one package: no single package covers all these destinations"))
                 package = resolved[0] if len(resolved) == 1 else None
@@ -285,7 +282,7 @@ class EsimsMixin(HubbyState):
                     problems.append(Violation("package_specification.package_id", f"top-ups are always data-limited; {package['id']} is {package['package_type']}"))
             problems = [Violation(v.location.replace("package_specifications.0", "package_specification"), v.message) for v in problems]
         if problems or package is None:
-            raise ApiError(400, "Validation failed", violations=problems)
+            raise BadRequest("Validation failed", violations=problems)
         entry = self._entry(package, self.bookings.get(esim["booking"]), None, esim["external_user_id"], "topup")
         esim = {**esim, "packages": [*esim["packages"], entry]}
         self.esims.put(esim["iccid"], esim)

@@ -67,7 +67,7 @@ class PackagesMixin(HubbyState):
                     message = self._no_package_message(iso3, asked, ptype, size, duration)
                 missing.append(Violation(f"{where}.destination", message))
             return []
-        return cover
+        return [*cover]  # typed as the list of optional packages the caller takes
 
     def _cover(
         self, need: set[str], ptype: str, size: str | None, duration: int | None, trip_days: int | None

@@ -55,7 +55,7 @@ class PartnersMixin(HubbyState):
             "webhook_api_key": data.get("webhook_api_key"),
             "cutoff_days": float(data.get("cutoff_days", DEFAULT_CUTOFF_DAYS)),
             "about_to_depart_hours": float(data.get("about_to_depart_hours", DEFAULT_ABOUT_TO_DEPART_HOURS)),
-            "created_at": self.now,
+            "created_at": self.now(),
         }
         self.partners.put(pid, record)
         self._by_api_key[api_key] = pid
@@ -88,7 +88,7 @@ class PartnersMixin(HubbyState):
     # -- the state-change log -------------------------------------------------------------------
     def log(self, kind: str, partner: str | None, *, booking: str | None = None, **details: Any) -> dict[str, Any]:
         seq = self.ids.number("event")
-        entry = {"seq": seq, "at": self.now, "time": iso(self.now), "type": kind, "partner": partner,
+        entry = {"seq": seq, "at": self.now(), "time": iso(self.now()), "type": kind, "partner": partner,
                  "booking": booking, "details": details, "webhook_message": None}  # fmt: skip
         self.events.put(f"{seq:09d}", entry)
         return entry
@@ -145,17 +145,16 @@ class PartnersMixin(HubbyState):
         rel = b.pop("departure_in", None)
         if rel is not None:
             b["departure_date"] = relative_departure(
-                self.now, rel, offset=str(b.pop("departure_offset", "+00:00")), date_only=bool(b.pop("date_only", False))
+                self.now(), rel, offset=str(b.pop("departure_offset", "+00:00")), date_only=bool(b.pop("date_only", False))
             )
         ret = b.pop("return_in", None)
         if ret is not None:
             b["return_date"] = relative_departure(
-                self.now, ret, offset=str(b.pop("return_offset", "+00:00")), date_only=bool(b.pop("date_only_return", False))
+                self.now(), ret, offset=str(b.pop("return_offset", "+00:00")), date_only=bool(b.pop("date_only_return", False))
             )
-        if self.spec is not None:
-            if self._booking_schema is None:
-                self._booking_schema = self.spec.component_schema("BookingCreateRequest")
-            problems = self._booking_schema.errors(b, where)
+        schema = self.booking_schema()
+        if schema is not None:
+            problems = schema.errors(b, where)
             if problems:
                 raise ScenarioError("; ".join(str(v) for v in problems))
         try:
