@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ....kernel.errors import ApiError, BadRequest, NotFound
+from ....kernel.errors import BadRequest, NotFound
 from ....kernel.pagination import InvalidToken, TokenCodec
 
 DAY = 86400

@@ -221,7 +221,7 @@ class MetricsMixin(HubbleState):
         record = self.invoices.get(invoice_id)
         if record is None or record["org_id"] != org_id:
             raise not_found("invoice", invoice_id)
-        from ..pdf import render_invoice
+        from ..pdf import render_invoice  # on first use: fpdf2 is slow to import
 
         return render_invoice(record, self.org(org_id))
 
