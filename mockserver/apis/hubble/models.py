@@ -35,7 +35,7 @@ from .models_common import DEVICE_TOKEN, PACKET_TOKEN, apply_set_fields, iso, no
 from .models_devices import DevicesMixin
 from .models_metrics import MetricsMixin
 from .models_packets import PacketsMixin
-from .webhooks import PacketWebhooks
+from .webhooks import HubbleWebhooks
 
 if TYPE_CHECKING:
     from ...kernel.runtime import Runtime
@@ -100,7 +100,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         self.packet_pages = TokenCodec(
             lambda: runtime.token_secret.key() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
         )
-        self.emitter = PacketWebhooks(self)
+        self.emitter = HubbleWebhooks(self)
         self._by_token: dict[str, str] = {}  # sha256(token) -> key_id
         self._transmitter: Transmitter | None = None
         DevicesMixin.__init__(self, store)

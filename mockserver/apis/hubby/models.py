@@ -64,7 +64,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         self.redirect_tokens = store.table("hubby.redirect_tokens")
         self.events = store.table("hubby.events")
         self.ids = Ids(runtime.settings.seed, store, "hubby")
-        self.webhooks = HubbyWebhooks(self)
+        self.emitter = HubbyWebhooks(self)
         self.catalog = Catalog([], [])
         self._by_api_key: dict[str, str] = {}
         self._promo_by_uuid: dict[str, str] = {}
@@ -113,7 +113,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
     def loaded(self) -> None:
         self._rebuild_catalog()
         self._rebuild_indexes()
-        self.webhooks.reschedule_all()
+        self.emitter.reschedule_all()
 
     def reload(self, tables: set[str]) -> None:
         """After a reset put a few rows back: the catalog only when it changed (it is the
@@ -121,7 +121,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         if tables & {"hubby.countries", "hubby.packages"}:
             self._rebuild_catalog()
         self._rebuild_indexes()
-        self.webhooks.reschedule_all()
+        self.emitter.reschedule_all()
 
     def _rebuild_catalog(self) -> None:
         self.catalog = Catalog(list(self.countries.values()), list(self.packages.values()))
