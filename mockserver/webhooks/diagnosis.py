@@ -29,6 +29,9 @@ def connect_reason(exc: BaseException) -> str:
         any(isinstance(e, ConnectionRefusedError) for e in causes)
         or _has_errno(causes, errno.ECONNREFUSED)
         or "refused" in text
+        # asyncio joins the errors of several addresses (localhost: ::1 and 127.0.0.1) in one
+        # OSError: "Multiple exceptions: [Errno 111] Connect call failed ..."
+        or f"[errno {errno.ECONNREFUSED}]" in text
     ):
         return "connection refused"
     if any(isinstance(e, socket.gaierror) for e in causes) or "name or service not known" in text:
