@@ -69,7 +69,7 @@ class BumblebeeWebhooks:
 
     def emit_all(
         self, bodies: list[tuple[str, dict[str, Any]]]
-    ) -> list[tuple[str, dict[str, Any], list[dict]]]:
+    ) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
         """Emit several bodies (one Sigfox message's); all are checked before any is sent."""
         for data_type, body in bodies:
             self.check(data_type, body)
@@ -172,13 +172,13 @@ def status_message(msg: dict[str, Any]) -> str | None:
     canceled messages; null otherwise."""
     if msg["state"] not in ("failed", "canceled"):
         return None
-    reason = msg.get("last_error")
+    reason: str | None = msg.get("last_error")
     attempts = msg.get("attempts") or []
     last = attempts[-1] if attempts else None
     if last is None:
         return reason
     told = last.get("error_message")
-    cause = last.get("error") or (f"HTTP {last['status']}" if last.get("status") else "delivery failed")
+    cause: str = last.get("error") or (f"HTTP {last['status']}" if last.get("status") else "delivery failed")
     if told:
         cause = f"{cause}: {told}"
     if reason and last.get("error") and reason.startswith(last["error"]):

@@ -104,7 +104,8 @@ class HubbyWebhooks:
     def _booking_ref(self, booking: dict[str, Any] | None, fallback: str | None = None) -> str:
         if booking is None:
             return fallback or ""
-        return booking.get("booking_id") or booking["id"]
+        ref: str = booking.get("booking_id") or booking["id"]
+        return ref
 
     # -- events from state changes ----------------------------------------------------------------
     def promo_code_redeemed(self, promo: dict[str, Any]) -> None:
@@ -196,13 +197,14 @@ class HubbyWebhooks:
         if booking.get(_FLAG[kind]) is not None:
             return None
         partner = self.b.partners.get(booking["partner"]) or {}
-        if self.b.now >= booking["departure_ts"]:
+        departure = float(booking["departure_ts"])
+        if self.b.now >= departure:
             return None
         if kind == "within_cutoff":
-            return booking["departure_ts"] - float(partner.get("cutoff_days", 7)) * DAY
+            return departure - float(partner.get("cutoff_days", 7)) * DAY
         if not booking["departure_precise"]:
             return None
-        return booking["departure_ts"] - float(partner.get("about_to_depart_hours", 2)) * HOUR
+        return departure - float(partner.get("about_to_depart_hours", 2)) * HOUR
 
     def _booking_due(self, epoch: int, booking_id: str, kind: str) -> None:
         b = self.b
