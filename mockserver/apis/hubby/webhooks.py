@@ -197,14 +197,13 @@ class HubbyWebhooks:
         if booking.get(_FLAG[kind]) is not None:
             return None
         partner = self.b.partners.get(booking["partner"]) or {}
-        departure = float(booking["departure_ts"])
-        if self.b.now >= departure:
+        if self.b.now >= booking["departure_ts"]:
             return None
         if kind == "within_cutoff":
-            return departure - float(partner.get("cutoff_days", 7)) * DAY
+            return booking["departure_ts"] - float(partner.get("cutoff_days", 7)) * DAY
         if not booking["departure_precise"]:
             return None
-        return departure - float(partner.get("about_to_depart_hours", 2)) * HOUR
+        return booking["departure_ts"] - float(partner.get("about_to_depart_hours", 2)) * HOUR
 
     def _booking_due(self, epoch: int, booking_id: str, kind: str) -> None:
         b = self.b
