@@ -4,7 +4,9 @@
 answer, and a readable reason when the attempt failed (`diagnosis.py`); no exception
 escapes, so a receiver can never break the engine. Plain `http://` receivers go through the
 small keep-alive client in `http1.py`; everything else (TLS, redirects followed, odd URLs,
-a transport given by a test) through httpx over `transport.OriginPools`.
+a transport given by a test) through httpx over `transport.OriginPools`. httpx is imported
+on the first delivery that needs it (about 70 ms that a server start, and a run that only
+posts to plain `http://` receivers, never pay).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from . import diagnosis
 from .http1 import DeliveryFailed, Http1Pool, Target, head_of, target_of
 from .policy import RetryPolicy
-from .transport import OriginPools
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_READ_BYTES = 64 * 1024
 DEFAULT_USER_AGENT = "mockserver-webhooks/0.1"
@@ -82,6 +85,10 @@ class DeliveryClient:
         return _judged(answer.status, answer.headers, diagnosis.decode(answer.body, answer.charset), policy)
 
     async def _post_httpx(self, url: str, payload: bytes, headers: dict[str, str], policy: RetryPolicy) -> Outcome:
+        import httpx  # on first use (see the module docstring); cached by Python afterwards
+
+        from .transport import OriginPools  # it subclasses an httpx class: imported with httpx
+
         if self._httpx is None:
             self._httpx = httpx.AsyncClient(
                 transport=self._transport or OriginPools(self._per_origin),

@@ -28,10 +28,8 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from mockserver.kernel.clock import Clock, Timers
 from mockserver.kernel.ids import Ids
@@ -42,6 +40,9 @@ from .chaos import Chaos
 from .client import DeliveryClient
 from .outbox import ACTIVE_STATES, Outbox, Record
 from .policy import RetryPolicy
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("mockserver.webhooks")
 

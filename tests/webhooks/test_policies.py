@@ -4,6 +4,8 @@ the server gives the engine exactly those, with the configured per-attempt timeo
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from mockserver import webhooks
@@ -31,3 +33,17 @@ def test_the_engine_package_names_no_api() -> None:
         text = source.read_text(encoding="utf-8").lower()
         named = [api.NAME for api in REGISTRY if re.search(rf"\b{re.escape(api.NAME)}\b", text)]
         assert not named, f"{source.name} names {named}"
+
+
+def test_a_server_start_does_not_import_httpx() -> None:
+    """httpx is the deliveries' fallback client (TLS, redirects): imported on first use, so
+    building the app costs no import of it (a child process: this one has httpx loaded)."""
+    code = (
+        "import sys\n"
+        "from mockserver.app import create_app\n"
+        "from mockserver.settings import Settings\n"
+        "create_app(Settings.from_env({}))\n"
+        "print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
