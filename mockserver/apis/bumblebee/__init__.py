@@ -14,22 +14,23 @@ from starlette.routing import BaseRoute
 
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
-from ...webhooks.policies import BUMBLEBEE as RETRY_POLICY
 from .. import ApiModule
 from . import errors, routes, simulation
 from .models import NAME, BumblebeeBackend
-from .webhooks import Emitter
+from .webhooks import POLICY, BumblebeeWebhooks
 
 MOUNT = "/bumblebee"
 SPEC_FILE = "bumblebee-openapi.yaml"
+WEBHOOK_POLICY = POLICY
+"""How this API's failed webhook deliveries are retried (the engine's policy for NAME)."""
 
-__all__ = ["API", "MOUNT", "NAME"]
+__all__ = ["API", "MOUNT", "NAME", "WEBHOOK_POLICY"]
 
 
 def _backend(runtime: Runtime, spec: Spec) -> BumblebeeBackend:
     backend = BumblebeeBackend(runtime, spec.component_schema("WebhookCreate"))
     backend.spec = spec
-    backend.emitter = Emitter(runtime, backend)
+    backend.emitter = BumblebeeWebhooks(backend)
     return backend
 
 
@@ -46,7 +47,7 @@ API = ApiModule(
     backend=_backend,
     render_error=errors.render,
     control_routes=_control_routes,
-    retry_policy=RETRY_POLICY,
+    retry_policy=WEBHOOK_POLICY,
     handle="mockserver.testing.handles:BumblebeeApi",
     fixtures=("bumblebee_api", "bumblebee"),  # `bumblebee` came first; both stay
     main_tables=("nodes", "assets", "webhooks"),

@@ -7,9 +7,8 @@ from typing import Any
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
 from ...settings import Option, Settings
-from ...webhooks.policies import HUBBLE as RETRY_POLICY
 from .. import ApiModule
-from . import auth, errors, routes, simulation
+from . import auth, errors, routes, simulation, webhooks
 from .models import HubbleBackend
 
 NAME = "hubble"
@@ -17,6 +16,8 @@ MOUNT = "/hubble"
 SPEC_FILE = "hubble-openapi.yaml"
 DEFAULT_ORG_ID = "2f4c5a8e-1d3b-4e6f-9a7c-0b1d2e3f4a5b"
 DEFAULT_TOKEN = "hubble-sandbox-token-0123456789abcdef"
+WEBHOOK_POLICY = webhooks.POLICY
+"""How this API's failed webhook deliveries are retried (the engine's policy for NAME)."""
 
 
 def _backend(runtime: Runtime, spec: Spec) -> HubbleBackend:
@@ -46,7 +47,7 @@ API = ApiModule(
         # the bootstrap key; the server's signing secret has always been derived from it
         Option("hubble_token", "MOCKSERVER_HUBBLE_TOKEN", DEFAULT_TOKEN, secret_input=True),
     ),
-    retry_policy=RETRY_POLICY,
+    retry_policy=WEBHOOK_POLICY,
     handle="mockserver.testing.handles:HubbleApi",
     main_tables=("devices", "webhooks"),
 )

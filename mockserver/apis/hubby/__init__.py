@@ -7,9 +7,8 @@ from typing import Any
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
 from ...settings import Option, Settings
-from ...webhooks.policies import HUBBY as RETRY_POLICY
 from .. import ApiModule
-from . import auth, errors, routes, simulation, timers
+from . import auth, errors, routes, simulation, timers, webhooks
 from .models import HubbyBackend
 
 NAME = "hubby"
@@ -17,6 +16,8 @@ MOUNT = "/hubby/api"
 SPEC_FILE = "hubby-openapi.yaml"
 DEFAULT_API_KEY = "hubby-sandbox-key"
 DEFAULT_SECRET = "hubby-sandbox-secret-0123456789"
+WEBHOOK_POLICY = webhooks.POLICY
+"""How this API's failed webhook deliveries are retried (the engine's policy for NAME)."""
 
 
 def _backend(runtime: Runtime, spec: Spec) -> HubbyBackend:
@@ -45,7 +46,7 @@ API = ApiModule(
         Option("hubby_secret", "MOCKSERVER_HUBBY_SECRET", DEFAULT_SECRET),
         Option("hubby_signature_window", "MOCKSERVER_HUBBY_SIGNATURE_WINDOW", 300.0),  # seconds either way
     ),
-    retry_policy=RETRY_POLICY,
+    retry_policy=WEBHOOK_POLICY,
     handle="mockserver.testing.handles:HubbyApi",
     main_tables=("bookings", "esims"),
     describe_timer=timers.describe_timer,
