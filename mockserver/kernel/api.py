@@ -283,7 +283,7 @@ class ApiMount:
         out_headers = {**extra_headers, **reply.headers, "X-Request-ID": request_id}
         if reply.status != 204:
             out_headers["Content-Type"] = reply.media_type
-        rt.store.flush()
+        rt.store.flush(deferrable=True)  # what the client is told was written is on disk
         entry["status"] = reply.status
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         entry["response"] = {"headers": out_headers, "body": body}
