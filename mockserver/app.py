@@ -45,8 +45,10 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     runtime.webhooks.chaos = Chaos(settings.seed)
     runtime.webhooks.chaos.configure(settings.webhook_chaos)  # off unless configured
     mounts = []
+    api_apps: dict[str, Any] = {}  # prefix -> app: the guard hands API requests straight to it
     for api in REGISTRY:
-        mounts.append(Mount(api.MOUNT, app=api.mount(runtime)))
+        api_apps[api.MOUNT] = api.mount(runtime)
+        mounts.append(Mount(api.MOUNT, app=api_apps[api.MOUNT]))
     mounts.append(Mount("/_mock", app=control_app(runtime)))
     runtime.start_state()
 
@@ -79,7 +81,9 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
 
     app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
     renderers = {api.MOUNT: api.errors.render for api in REGISTRY}
-    app.add_middleware(RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers)
+    app.add_middleware(
+        RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers, mounts=api_apps
+    )
     app.state.runtime = runtime
     return app
 

@@ -6,7 +6,9 @@ Two layers bound what a request head may cost:
   together exceed `settings.max_header_bytes`, in the error shape of the API the path
   belongs to, before anything (the journal included) keeps a copy; it also gives every
   response an `X-Request-ID` (the API mounts set their own; this covers the control plane
-  and paths outside any mount).
+  and paths outside any mount). A request for a path under an API mount goes straight to
+  that mount's app, with the scope Starlette's `Mount` would give it, instead of through
+  Starlette's exception middleware and router (a walk over every route per request).
 - `server_protocol` makes uvicorn itself stop reading a head at `TRANSPORT_HEAD_LIMIT`
   bytes, so a 64 MB header is never buffered whole: httptools gets a plain 431 and the
   connection closes; h11 answers its own 400 past the same size.
@@ -31,10 +33,14 @@ Renderer = Callable[[ApiError], Any]
 class RequestGuard:
     """ASGI middleware: 431 for oversized heads, X-Request-ID on every response."""
 
-    def __init__(self, app: Any, *, max_header_bytes: int, seed: int, renderers: dict[str, Renderer]) -> None:
+    def __init__(
+        self, app: Any, *, max_header_bytes: int, seed: int, renderers: dict[str, Renderer],
+        mounts: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         self.app = app
         self.limit = max_header_bytes
         self.renderers = renderers  # mount prefix -> the API's error renderer
+        self.mounts = mounts or {}  # mount prefix -> the API's ASGI app (the same one the router mounts)
         self._seed = seed
         self._ids = itertools.count(1)
 
@@ -54,7 +60,12 @@ class RequestGuard:
         if mount is not None and "\n" not in path:
             # the API mount takes it (Starlette's mount patterns match anything but a
             # newline) and sets X-Request-ID on every answer itself
-            await self.app(scope, receive, send)
+            api = self.mounts.get(mount)
+            root = scope.get("root_path", "")
+            if api is not None and path != mount and not root:
+                await api(_mounted(scope, mount, api), receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
 
         async def send_with_id(message: dict) -> None:
@@ -101,6 +112,18 @@ class RequestGuard:
             ],
         })  # fmt: skip
         await send({"type": "http.response.body", "body": body})
+
+
+def _mounted(scope: dict, prefix: str, app: Any) -> dict:
+    """The scope Starlette's `Mount(prefix, app)` hands its app for a path under `prefix`
+    (at the top level: no root path above it), updated in place as Starlette's router does."""
+    scope.update({
+        "path_params": dict(scope.get("path_params") or {}),
+        "app_root_path": scope.get("app_root_path", ""),
+        "root_path": prefix,
+        "endpoint": app,
+    })  # fmt: skip
+    return scope
 
 
 def server_protocol(http: str = "auto") -> str | type:
