@@ -70,6 +70,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         self._promo_by_uuid: dict[str, str] = {}
         self._by_external: dict[tuple[str, str], list[str]] = {}  # (partner, booking_id) -> ids
         self._booking_schema: Any = None
+        self._booking_views: dict[str, tuple] = {}  # id -> (record, its codes and queues, view): models_bookings
         self.seeding = False  # while True, state changes are logged but no webhook is sent
 
     # -- clock ------------------------------------------------------------------------------

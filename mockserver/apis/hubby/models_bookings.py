@@ -20,6 +20,7 @@ from .timeutil import DAY, iso, parse_iso
 if TYPE_CHECKING:
     from .models import HubbyBackend
 
+BOOKING_VIEW_CACHE = 4096  # booking views kept for repeated reads (bounded)
 BOOKING_FIELDS = (
     "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
     "last_name", "full_name", "title", "gender", "pax", "flight_number", "locale",
@@ -342,14 +343,36 @@ class BookingRules:
 
     # -- views --------------------------------------------------------------------------------
     def booking_view(self: HubbyBackend, b: dict[str, Any]) -> dict[str, Any]:
+        """The API's view of a booking (callers must not change it: views are reused while
+        the booking, its promo codes and its queues are the same records; rows are replaced
+        on change, never edited in place)."""
+        codes = [self.promo_codes[c] for c in b["promo_codes"]]
+        queues = [self.queues[q] for q in b["package_queues"]]
+        hit = self._booking_views.get(b["id"])
+        if (
+            hit is not None and hit[0] is b and len(hit[1]) == len(codes) and len(hit[2]) == len(queues)
+            and all(x is y for x, y in zip(hit[1], codes, strict=True))
+            and all(x is y for x, y in zip(hit[2], queues, strict=True))
+        ):  # fmt: skip
+            return hit[3]
+        view = self._build_booking_view(b, codes, queues)
+        views = self._booking_views
+        if len(views) >= BOOKING_VIEW_CACHE:
+            del views[next(iter(views))]
+        views[b["id"]] = (b, codes, queues, view)
+        return view
+
+    def _build_booking_view(
+        self: HubbyBackend, b: dict[str, Any], codes: list[dict[str, Any]], queues: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         view = {f: b.get(f) for f in BOOKING_FIELDS}
         view.update(
             id=b["id"],
             booking_id=b.get("booking_id"),
             status=b["status"],
             package_specifications=b["package_specifications"],
-            promo_codes=[self.promo_view(self.promo_codes[c]) for c in b["promo_codes"]],
-            package_queues=[self.queue_view(self.queues[q]) for q in b["package_queues"]],
+            promo_codes=[self.promo_view(c) for c in codes],
+            package_queues=[self.queue_view(q) for q in queues],
             partner=b["partner"],
             esims=list(b["esims"]),
             created_at=iso(b["created_at"]),
