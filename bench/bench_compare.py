@@ -257,7 +257,7 @@ def serve_mockserver(procs: Procs, mode: str, src: Path, tmp: Path) -> tuple[sub
 def serve_ceiling(procs: Procs) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = procs.start(
-        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"],
         cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     base = f"http://127.0.0.1:{port}"

@@ -1,7 +1,7 @@
 """The ceiling for bench_compare: bare Starlette on uvicorn answering a fixed JSON body.
 
 Served exactly as `mockserver serve` serves its app (one uvicorn worker, same loop and HTTP
-parser, log level warning), so the ratio mockserver / ceiling is the share of the
+parser, log level warning, no access log), so the ratio mockserver / ceiling is the share of the
 framework's throughput our pipeline keeps.
 """
 

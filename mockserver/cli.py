@@ -127,6 +127,8 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=args.log_level, timeout_graceful_shutdown=10,
         lifespan="on", **uvicorn_options(),
+        # below info nothing is logged per request: skip building each access-log line's arguments
+        access_log=args.log_level.lower() in ("trace", "debug", "info"),
     )  # fmt: skip
     uvicorn.Server(config).run(sockets=[bound])
     return 0

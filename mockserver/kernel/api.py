@@ -346,6 +346,9 @@ class _ResponseChecks:
 _RESPONSE_CHECKS = _ResponseChecks()
 
 
+_HEADER_NAMES: dict[str, bytes] = {}  # response header name -> its lower-case bytes
+
+
 class BodyTooLarge(ApiError):
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the request body is larger than {limit} bytes")
@@ -371,7 +374,15 @@ async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) 
 
 
 async def _send(send: Callable, status: int, headers: dict[str, str], body: bytes) -> None:
-    raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    names = _HEADER_NAMES
+    raw_headers = []
+    for k, v in headers.items():
+        name = names.get(k)
+        if name is None:
+            name = k.lower().encode("latin-1")
+            if len(names) < 256:  # the few names the APIs answer with
+                names[k] = name
+        raw_headers.append((name, str(v).encode("latin-1")))
     if status != 204:
         raw_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
