@@ -2,7 +2,8 @@
 
     python bench/bench_compare.py [--seconds 3] [--rounds 3] [--connections 32]
                                   [--modes off,strict,limits,state] [--baseline GIT_REF]
-                                  [--no-prism] [--mixed-seconds 8] [--scenarios a,b]
+                                  [--no-prism] [--no-protocol-ceiling] [--mixed-seconds 8]
+                                  [--scenarios a,b]
 
 One command, one run, every figure of issue 10 side by side. It starts, and keeps running
 for the whole bench:
@@ -17,6 +18,9 @@ for the whole bench:
    (`git archive` under /tmp), so before and after come from the same run;
 4. Prism 5's static mock of the vendor document, when a Prism binary is given (`--prism`)
    or found under /tmp/prism (`npm install @stoplight/prism-cli` there).
+5. unless `--no-protocol-ceiling`, the ceiling app again on the HTTP protocol `mockserver
+   serve` uses (uvicorn's httptools protocol writing a response's head and body as one
+   write), so the table shows what of mockserver's ratio comes from that transport.
 
 Scenarios: list-devices limit 10 and 100, get-device, list-packets (one device's stream,
 topped up to a page of 100 packets), a signed Hubby `GET /bookings` (signed afresh for
@@ -24,6 +28,10 @@ each run). Each scenario runs in `--rounds` rounds that visit every target in tu
 load spike on a shared machine hits them alike; the table shows medians and the median of
 the per-round ratio to the ceiling. Last, a mixed read/write load of Hubble and Hubby
 (reads, device renames, registrations, bookings) from 64 connections on mode `off`.
+
+Next to req/s the table prints each server process's CPU time (user + system, from /proc)
+per answered request and its ratio to the ceiling's: a shared machine moves req/s a lot
+(other work takes turns on the cores), CPU per request much less.
 
 Every load is `wrk -t1 -cN` (Debian package `wrk`); nothing leaves the loopback interface.
 """
@@ -277,12 +285,21 @@ def serve_mockserver(procs: Procs, mode: str, src: Path, tmp: Path) -> tuple[sub
     return proc, base
 
 
-def serve_ceiling(procs: Procs) -> tuple[subprocess.Popen, str]:
+CEILING_OUR_PROTOCOL = (
+    "import uvicorn; from mockserver.guard import uvicorn_options; "
+    "uvicorn.run('bench.ceiling_app:app', port={port}, log_level='warning', access_log=False, **uvicorn_options())"
+)
+
+
+def serve_ceiling(procs: Procs, our_protocol: bool = False) -> tuple[subprocess.Popen, str]:
+    """Stock uvicorn (the issue's ceiling), or with `our_protocol` the same app on the
+    protocol `mockserver serve` uses (head and body joined into one write)."""
     port = free_port()
-    proc = procs.start(
-        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
+    if our_protocol:
+        cmd = [sys.executable, "-c", CEILING_OUR_PROTOCOL.format(port=port)]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    proc = procs.start(cmd, cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/hubble/x")
     return proc, base
@@ -318,6 +335,7 @@ def main() -> int:
     parser.add_argument("--baseline", default=None, help="a git ref to measure too (mode off), e.g. main")
     parser.add_argument("--prism", default=None, help="path to the prism binary (default: /tmp/prism/node_modules/.bin/prism)")
     parser.add_argument("--no-prism", action="store_true")
+    parser.add_argument("--no-protocol-ceiling", action="store_true", help="skip the ceiling app on mockserver's protocol")
     parser.add_argument("--mixed-seconds", type=int, default=8)
     parser.add_argument("--mixed-connections", type=int, default=64)
     args = parser.parse_args()
@@ -366,6 +384,13 @@ def main() -> int:
             print("prism not found (cd /tmp/prism && npm install @stoplight/prism-cli) or no vendor document: skipped", file=sys.stderr)
 
         names = list(dict.fromkeys(n for t in targets.values() for n in t if not wanted or n in wanted))
+        if not args.no_protocol_ceiling:
+            # the same fixed-body app on mockserver's own protocol: how much of mockserver's
+            # ratio is its transport (one write per response) rather than its pipeline
+            proc, cbase = serve_ceiling(procs, our_protocol=True)
+            label = "ceiling, our protocol"
+            targets = {label: {n: (cbase + urlsplit_path(next(t[n][0] for t in targets.values() if n in t)), {}) for n in names}, **targets}
+            pids[label] = proc.pid
         for name in names:
             path = urlsplit_path(next(t[name][0] for t in targets.values() if name in t))
             for _ in range(args.rounds):

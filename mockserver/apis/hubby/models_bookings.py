@@ -346,15 +346,13 @@ class BookingRules:
         """The API's view of a booking (callers must not change it: views are reused while
         the booking, its promo codes and its queues are the same records; rows are replaced
         on change, never edited in place)."""
+        hit = self._booking_views.get(b["id"])
+        if hit is not None and hit[0] is b and _same(self.promo_codes.get, b["promo_codes"], hit[1]) and _same(
+            self.queues.get, b["package_queues"], hit[2]
+        ):
+            return hit[3]
         codes = [self.promo_codes[c] for c in b["promo_codes"]]
         queues = [self.queues[q] for q in b["package_queues"]]
-        hit = self._booking_views.get(b["id"])
-        if (
-            hit is not None and hit[0] is b and len(hit[1]) == len(codes) and len(hit[2]) == len(queues)
-            and all(x is y for x, y in zip(hit[1], codes, strict=True))
-            and all(x is y for x, y in zip(hit[2], queues, strict=True))
-        ):  # fmt: skip
-            return hit[3]
         view = self._build_booking_view(b, codes, queues)
         views = self._booking_views
         if len(views) >= BOOKING_VIEW_CACHE:
@@ -395,6 +393,16 @@ class BookingRules:
         for k in ("redeemed_at", "declined_at", "created_at"):
             view[k] = iso(q[k])
         return view
+
+
+def _same(get: Any, keys: list[str], records: list[dict[str, Any]]) -> bool:
+    """Whether the keys still hold the very records they held."""
+    if len(keys) != len(records):
+        return False
+    for key, record in zip(keys, records, strict=True):
+        if get(key) is not record:
+            return False
+    return True
 
 
 def _in_range(moment: Any) -> Any:
