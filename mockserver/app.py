@@ -15,7 +15,7 @@ from starlette.routing import Mount
 
 from .apis import REGISTRY
 from .control.routes import control_app
-from .guard import RequestGuard
+from .guard import GuardedApp
 from .kernel.errors import ApiError
 from .kernel.ids import Ids
 from .kernel.runtime import Runtime
@@ -79,11 +79,9 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
                 return JSONResponse(body, status_code=404, headers={"X-Request-ID": request_id})
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
-    app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
+    app = GuardedApp(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
     renderers = {api.MOUNT: api.errors.render for api in REGISTRY}
-    app.add_middleware(
-        RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers, mounts=api_apps
-    )
+    app.guard_with(max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers, mounts=api_apps)
     app.state.runtime = runtime
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import socket
 import sqlite3
 import sys
@@ -130,6 +131,11 @@ def serve(args: argparse.Namespace) -> int:
         # below info nothing is logged per request: skip building each access-log line's arguments
         access_log=args.log_level.lower() in ("trace", "debug", "info"),
     )  # fmt: skip
+    # what start-up built (specs, compiled schemas, seeded state) lives as long as the
+    # process: moved out of the collector's view, a full collection under load scans only
+    # what requests made since, instead of pausing every client for tens of milliseconds
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(config).run(sockets=[bound])
     return 0
 

@@ -23,6 +23,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from starlette.applications import Starlette
+
 from .kernel.errors import ApiError
 from .kernel.spec import dumps
 
@@ -112,6 +114,31 @@ class RequestGuard:
             ],
         })  # fmt: skip
         await send({"type": "http.response.body", "body": body})
+
+
+class GuardedApp(Starlette):
+    """The Starlette app with the `RequestGuard` in front of its whole stack, so a request
+    for an API mount goes from the server straight to the guard and on to the mount; the
+    control plane and every other path continue through Starlette as usual (its error
+    middleware, router and exception handlers)."""
+
+    guard: RequestGuard | None = None
+
+    def guard_with(self, **options: Any) -> None:
+        """Put a RequestGuard (keyword arguments: its options) in front of this app."""
+        app = self
+
+        async def starlette(scope: dict, receive: Callable, send: Callable) -> None:
+            await Starlette.__call__(app, scope, receive, send)
+
+        self.guard = RequestGuard(starlette, **options)
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[override]
+        guard = self.guard
+        if guard is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await guard(scope, receive, send)
 
 
 def _mounted(scope: dict, prefix: str, app: Any) -> dict:
