@@ -64,7 +64,8 @@ from typing import Any
 
 from Crypto.Cipher import AES
 from Crypto.Hash import CMAC
-from Crypto.Protocol.KDF import SP800_108_Counter
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.kdf.kbkdf import KBKDFCMAC, CounterLocation, Mode
 
 __all__ = [
     "AES_128_CTR",
@@ -253,13 +254,21 @@ class Decoded:
 
 
 def _kdf(key: bytes, size: int, label: bytes, context: int) -> bytes:
-    return SP800_108_Counter(
-        key,
-        size,
-        lambda k, data: CMAC.new(k, data, ciphermod=AES).digest(),
+    """SP 800-108 counter-mode KDF with AES-CMAC: ``i(4) | label | 00 | context | L(4)`` per
+    block, as the SDK's (pycryptodome's ``SP800_108_Counter``). `cryptography`'s KBKDFCMAC
+    builds the same input and is about 20x faster, which matters for DEVICE_UPTIME devices
+    (128 counters of two KDFs each per device)."""
+    return KBKDFCMAC(
+        algorithm=algorithms.AES,
+        mode=Mode.CounterMode,
+        length=size,
+        rlen=4,
+        llen=4,
+        location=CounterLocation.BeforeFixed,
         label=label,
         context=str(context).encode(),
-    )
+        fixed=None,
+    ).derive(key)
 
 
 def ctr_eid(key: bytes, counter: int) -> bytes:
