@@ -2,7 +2,8 @@
 
     python bench/bench_compare.py [--seconds 3] [--rounds 3] [--connections 32]
                                   [--modes off,strict,limits,state] [--baseline GIT_REF]
-                                  [--no-prism] [--no-protocol-ceiling] [--mixed-seconds 8]
+                                  [--no-prism] [--no-protocol-ceiling] [--no-sized-ceiling]
+                                  [--mixed-seconds 8]
                                   [--scenarios a,b]
 
 One command, one run, every figure of issue 10 side by side. It starts, and keeps running
@@ -18,7 +19,10 @@ for the whole bench:
    (`git archive` under /tmp), so before and after come from the same run;
 4. Prism 5's static mock of the vendor document, when a Prism binary is given (`--prism`)
    or found under /tmp/prism (`npm install @stoplight/prism-cli` there).
-5. unless `--no-protocol-ceiling`, the ceiling app again on the HTTP protocol `mockserver
+5. unless `--no-sized-ceiling`, the stock ceiling again, answering each scenario with a
+   body as large as mockserver's answer (`x-ceiling-body-bytes`): large answers cost the
+   kernel and the load generator too, which share the machine's two cores with the server;
+6. unless `--no-protocol-ceiling`, the ceiling app again on the HTTP protocol `mockserver
    serve` uses (uvicorn's httptools protocol writing a response's head and body as one
    write), so the table shows what of mockserver's ratio comes from that transport.
 
@@ -197,6 +201,12 @@ def _get_json(url: str, headers: dict[str, str]) -> object:
         return json.loads(r.read())
 
 
+def _get_bytes(url: str, headers: dict[str, str]) -> bytes:
+    req = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
+    with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+        return r.read()
+
+
 def _post_json(url: str, body: object) -> object:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})  # noqa: S310
     with urllib.request.urlopen(req, timeout=60) as r:  # noqa: S310
@@ -336,6 +346,7 @@ def main() -> int:
     parser.add_argument("--prism", default=None, help="path to the prism binary (default: /tmp/prism/node_modules/.bin/prism)")
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--no-protocol-ceiling", action="store_true", help="skip the ceiling app on mockserver's protocol")
+    parser.add_argument("--no-sized-ceiling", action="store_true", help="skip the ceiling answering bodies of mockserver's size")
     parser.add_argument("--mixed-seconds", type=int, default=8)
     parser.add_argument("--mixed-connections", type=int, default=64)
     args = parser.parse_args()
@@ -384,6 +395,16 @@ def main() -> int:
             print("prism not found (cd /tmp/prism && npm install @stoplight/prism-cli) or no vendor document: skipped", file=sys.stderr)
 
         names = list(dict.fromkeys(n for t in targets.values() for n in t if not wanted or n in wanted))
+        if not args.no_sized_ceiling:
+            # the stock ceiling answering bodies as large as mockserver's for each scenario
+            label, first = "ceiling, same body size", next(t for n, t in targets.items() if n.startswith("mockserver"))
+            sized = {}
+            for n in names:
+                url, headers = first[n]
+                size = len(_get_bytes(url, headers if not n.startswith("hubby") else hubby_headers("GET", "/bookings")))
+                sized[n] = (ceiling_base + urlsplit_path(url), {"x-ceiling-body-bytes": str(size)})
+            targets = {label: sized, **targets}
+            pids[label] = ceiling_proc.pid
         if not args.no_protocol_ceiling:
             # the same fixed-body app on mockserver's own protocol: how much of mockserver's
             # ratio is its transport (one write per response) rather than its pipeline
@@ -400,7 +421,7 @@ def main() -> int:
                     if name not in scen:
                         continue
                     url, headers = scen[name]
-                    if name.startswith("hubby"):  # a fresh signature for each run
+                    if name.startswith("hubby") and not label.startswith("ceiling"):  # a fresh signature for each run
                         headers = hubby_headers("GET", "/bookings")
                     res = measured(pids.get(label), url, args.seconds, args.connections, headers)
                     results.setdefault((label, name), []).append(res)
