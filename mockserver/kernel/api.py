@@ -42,6 +42,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = JSON
     content: bytes | None = None  # raw bytes (a PDF) instead of a JSON body
+    # a handler that has them at hand: `encoded`, exactly the bytes `dumps(body)` gives
+    # (the body is still what the response check validates), and `check_key`, an object
+    # that stands for the body's content (the same object, the same body)
+    encoded: bytes | None = None
+    check_key: Any = None
 
 
 @dataclass
@@ -267,7 +272,12 @@ class ApiMount:
     ) -> None:  # fmt: skip
         """Encode, check the response against the spec, flush state, journal, send."""
         rt = self.runtime
-        body = reply.content if reply.content is not None else (b"" if reply.body is None and reply.status == 204 else dumps(reply.body))
+        if reply.content is not None:
+            body = reply.content
+        elif reply.encoded is not None:
+            body = reply.encoded
+        else:
+            body = b"" if reply.body is None and reply.status == 204 else dumps(reply.body)
         if op is not None:
             problems = self._check_response(op, reply, body)
             if problems:
@@ -314,7 +324,7 @@ class ApiMount:
             return []
         if body is None:
             return schema.errors(reply.body, "response.body")
-        return _RESPONSE_CHECKS.errors(schema, reply.body, body)
+        return _RESPONSE_CHECKS.errors(schema, reply.body, body, reply.check_key)
 
 
 class _ResponseChecks:
@@ -323,23 +333,26 @@ class _ResponseChecks:
     A body is checked as the bytes the client receives: the same bytes against the same
     compiled schema always give the same answer, so a repeated answer (a poll of unchanged
     state) is checked once. The key is the body's length and hash (not the bytes, which
-    would hold memory); the table is bounded and forgets its oldest entries first."""
+    would hold memory), or, when the handler gives one, the identity of an object standing
+    for the body's content (held here, so its id cannot be reused for other content while
+    the entry lives): no hashing of a large body. The table is bounded and forgets its
+    oldest entries first."""
 
     MAX_ENTRIES = 4096
 
     def __init__(self) -> None:
-        self._results: dict[tuple[int, int, int], tuple[Any, tuple[Violation, ...]]] = {}
+        self._results: dict[tuple[int, int, int], tuple[Any, tuple[Violation, ...], Any]] = {}
 
-    def errors(self, schema: Any, value: Any, body: bytes) -> list[Violation]:
-        key = (id(schema), len(body), hash(body))
+    def errors(self, schema: Any, value: Any, body: bytes, stands_for: Any = None) -> list[Violation]:
+        key = (id(schema), len(body), hash(body)) if stands_for is None else (id(schema), -1, id(stands_for))
         hit = self._results.get(key)
-        if hit is not None and hit[0] is schema:
+        if hit is not None and hit[0] is schema and hit[2] is stands_for:
             return list(hit[1])
         problems = schema.errors(value, "response.body")
         results = self._results
         if len(results) >= self.MAX_ENTRIES:
             del results[next(iter(results))]
-        results[key] = (schema, tuple(problems))
+        results[key] = (schema, tuple(problems), stands_for)
         return problems
 
 

@@ -4,6 +4,7 @@ the window has left behind, and take in what arrived since."""
 
 from __future__ import annotations
 
+import orjson
 from hubble_helpers import client_for
 
 from mockserver.testing import MockServer
@@ -39,3 +40,22 @@ def test_the_moving_window_drops_packets_from_a_repeated_read(server: MockServer
     assert _timestamps(client, device, start=int(heard[2])) == heard[2:]
     server.simulate("hubble", "/packets", {"device_ids": [device], "count": 1})  # a new one arrives
     assert _timestamps(client, device) == [*heard[2:], server.now()]
+
+
+def test_a_repeated_page_is_sent_as_the_encoder_would_write_it(server: MockServer) -> None:
+    """A remembered page goes out pre-encoded: byte for byte what encoding its views gives,
+    before and after the page's device changes."""
+    server.reset()
+    client = client_for(server)
+    creds = server.credentials()["hubble"]
+    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
+    device = client.post(v2, json={"n_devices": 1, "encryption": "AES-256-CTR"}).json()["devices"][0]["device_id"]
+    server.simulate("hubble", "/packets", {"device_ids": [device], "count": 3})
+    pages = [client.get("/packets", params={"device_id": device}) for _ in range(2)]
+    assert client.patch(f"/devices/{device}", json={"set_name": "renamed"}).status_code == 200
+    pages += [client.get("/packets", params={"device_id": device}) for _ in range(2)]
+    for page in pages:
+        assert page.status_code == 200
+        assert page.content == orjson.dumps(page.json())
+    assert pages[0].content == pages[1].content != pages[2].content == pages[3].content
+    assert {p["device"]["name"] for p in pages[3].json()["packets"]} == {"renamed"}

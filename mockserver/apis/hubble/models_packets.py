@@ -25,6 +25,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ...kernel.errors import ApiError
+from ...kernel.spec import dumps
 from .models_common import DAY, HOUR, env_filter, resume_token
 
 if TYPE_CHECKING:
@@ -67,6 +68,20 @@ class Stream:
 
     def __len__(self) -> int:
         return len(self.n)
+
+
+class PacketPage(list):
+    """A page of packet views (a list), carrying what lets the pipeline skip work on a
+    repeated read: `encoded`, the views as the JSON array `orjson.dumps` makes of them, and
+    `key`, an object that stands for exactly these views (the memo's tuple: the same
+    object means the same views, so the same response body)."""
+
+    __slots__ = ("encoded", "key")
+
+    def __init__(self, views: Any, encoded: bytes | None = None, key: Any = None) -> None:
+        super().__init__(views)
+        self.encoded = encoded
+        self.key = key
 
 
 class PacketsMixin:
@@ -200,7 +215,7 @@ class PacketsMixin:
     # -- the stream -----------------------------------------------------------------------------
     def list_packets(
         self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None
-    ) -> tuple[list[dict[str, Any]], str, int | None]:
+    ) -> tuple[PacketPage, str, int | None]:
         """One page: (packets, next token ("" when paging is over), Retry-After or None)."""
         self.org(org_id)
         now = self.now()
@@ -222,10 +237,12 @@ class PacketsMixin:
             memo is not None and memo[0] is stream and memo[6] < start <= memo[7]
             and all(self.devices.get(d) is live for d, live in memo[1])
         ):  # fmt: skip
-            out, pos, i, beyond = list(memo[2]), memo[3], memo[4], memo[5]
+            views, pos, i, beyond = memo[2], memo[3], memo[4], memo[5]
         else:
             out, pos, i, beyond, lo, hi = self._scan_packets(stream, st, first, total)
-            self._remember_page(key, (stream, out, pos, i, beyond, lo, hi))
+            memo = self._remember_page(key, (stream, out, pos, i, beyond, lo, hi))
+            views = memo[2]
+        out = PacketPage(views, memo[8], views)
         exhausted = i >= total
         if beyond or (exhausted and upto is not None) or (exhausted and end is not None and end <= now):
             return out, "", None  # the window is read to its end: paging is over
@@ -276,7 +293,7 @@ class PacketsMixin:
             beyond = (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto)
         return out, pos, i, beyond, lo, hi
 
-    def _remember_page(self: HubbleBackend, key: tuple, walk: tuple) -> None:
+    def _remember_page(self: HubbleBackend, key: tuple, walk: tuple) -> tuple:
         """Keep a page's walk (stream, views, pos, i, beyond, lo, hi) for the next identical
         read. Valid while the stream object is the same (a rebuild replaces every stream;
         within one, packets are only appended and the stream's length is part of the key)
@@ -287,7 +304,9 @@ class PacketsMixin:
         memo = self._page_memo
         if len(memo) >= PAGE_MEMO:
             del memo[next(iter(memo))]
-        memo[key] = (stream, tuple((d, self.devices.get(d)) for d in devices), tuple(out), *rest)
+        views = tuple(out)
+        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, dumps(views))
+        return entry
 
     def resume_token_for(self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
         """The Continuation-Token a refused (429) packets read carries, so the client resumes
