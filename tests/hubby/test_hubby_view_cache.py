@@ -51,3 +51,24 @@ def test_reads_show_changes_to_the_booking_its_codes_and_its_queues(hubby_api: A
     cancelled = _listed(client, other["id"])
     assert cancelled["status"] == "CANCELLED"
     assert all(q["status"] == "declined" and q["declined_at"] for q in cancelled["package_queues"])
+
+
+def test_the_partner_index_lists_newest_first_and_pages(hubby_api: Any, mockserver: MockServer) -> None:
+    """GET /bookings reads a per-partner index kept in created_at order: new bookings come
+    first, pages are slices of that order, bookingId filters, a reset rebuilds it."""
+    client = hubby_api.client
+    seeded = client.get("/bookings", params={"perPage": 100}).json()
+    made = [create(client, booking_id=f"IDX-{i}")["id"] for i in range(3)]
+    listed = client.get("/bookings", params={"perPage": 100}).json()
+    assert listed["meta"]["total"] == seeded["meta"]["total"] + 3
+    ids = [b["id"] for b in listed["data"]]
+    assert ids[:3] == made[::-1] and ids[3:] == [b["id"] for b in seeded["data"]]
+    stamps = [b["created_at"] for b in listed["data"]]
+    assert stamps == sorted(stamps, reverse=True)
+    second = client.get("/bookings", params={"perPage": 2, "page": 2}).json()
+    assert [b["id"] for b in second["data"]] == ids[2:4]
+    one = client.get("/bookings", params={"bookingId": "IDX-1"}).json()
+    assert [b["id"] for b in one["data"]] == [made[1]] and one["meta"]["total"] == 1
+    mockserver.reset("hubby")
+    again = client.get("/bookings", params={"perPage": 100}).json()
+    assert [b["id"] for b in again["data"]] == [b["id"] for b in seeded["data"]]

@@ -9,6 +9,7 @@ cancelled_at, and the parsed departure (departure_ts, departure_precise) the tim
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,7 @@ class BookingRules:
         if comm["should_send_message"] and channels_reachable:
             record["messages_sent_at"] = now
         self.bookings.put(bid, record)
+        bisect.insort(self._partner_order.setdefault(partner["id"], []), (-now, -len(self.bookings), bid))
         if booking_id:
             self._by_external.setdefault((partner["id"], booking_id), []).append(bid)
         self.log("booking.created", partner["id"], booking=bid, promo_codes=list(record["promo_codes"]),
@@ -268,13 +270,18 @@ class BookingRules:
     def list_bookings(
         self: HubbyBackend, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
     ) -> tuple[list[dict[str, Any]], int]:
-        rows = [
-            b for b in self.bookings.values()
-            if b["partner"] == partner["id"] and (booking_id is None or b.get("booking_id") == booking_id)
-        ]  # fmt: skip
-        rows.reverse()  # insertion order, newest first
-        rows.sort(key=lambda b: b["created_at"], reverse=True)
+        """Newest first (by created_at, then the later booking first), from the partner's
+        index: a page is a slice, not a scan and sort of every booking."""
         start = (page - 1) * per_page
+        if booking_id is None:
+            order = self._partner_order.get(partner["id"], [])
+            return [self.bookings[bid] for _, _, bid in order[start : start + per_page]], len(order)
+        if booking_id:
+            rows = [self.bookings[bid] for bid in self._by_external.get((partner["id"], booking_id), ())]
+        else:  # an empty bookingId matches bookings stored with an empty one (the index skips those)
+            rows = [b for b in self.bookings.values() if b["partner"] == partner["id"] and b.get("booking_id") == booking_id]
+        rows.reverse()  # creation order, newest first
+        rows.sort(key=lambda b: b["created_at"], reverse=True)
         return rows[start : start + per_page], len(rows)
 
     # -- update and cancel --------------------------------------------------------------------
