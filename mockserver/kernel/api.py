@@ -96,6 +96,12 @@ class RequestHeaders(Headers):
             self._first = first
         return first.get(key.lower(), default)
 
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
 
 Handler = Callable[[Call], Any]
 Authenticator = Callable[[Call], Any]

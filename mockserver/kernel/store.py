@@ -45,6 +45,7 @@ class Table:
     def __init__(self, name: str, store: Store) -> None:
         self.name = name
         self._rows: dict[str, Any] = {}
+        self.version = 0  # counts changes to the rows (every write path below bumps it)
         self._store = store
         self._touched: set[str] | None = set()  # keys written since the last capture/rewind
         self._deleted = False  # a row was deleted since (a rewind then restores the order too)
@@ -75,6 +76,7 @@ class Table:
 
     def put(self, key: str, value: Any) -> Any:
         self._rows[key] = value
+        self.version += 1
         self._touch(key)
         self._store._mark(self.name, key)
         return value
@@ -88,6 +90,7 @@ class Table:
 
     def delete(self, key: str) -> Any:
         value = self._rows.pop(key, None)
+        self.version += 1
         if value is not None:
             self._touch(key)
             self._deleted = True
@@ -102,9 +105,11 @@ class Table:
                 self._touch(key)
             self._deleted = True
         self._rows.clear()
+        self.version += 1
 
     def _load(self, key: str, value: Any) -> None:
         self._rows[key] = value
+        self.version += 1
 
 
 class Store:
@@ -186,6 +191,7 @@ class Store:
                 continue
             saved = pristine.tables.get(table.name, {})
             rows = table._rows
+            table.version += 1
             for key in touched:
                 encoded = saved.get(key)
                 if encoded is None:
@@ -213,6 +219,7 @@ class Store:
             new = {str(key): value for key, value in (data.get(name) or {}).items()}
             old = table._rows
             table._rows = new
+            table.version += 1
             if list(old) == list(new) and old == new:
                 continue
             for key in old.keys() - new.keys():

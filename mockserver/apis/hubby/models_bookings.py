@@ -353,18 +353,24 @@ class BookingRules:
         """The API's view of a booking (callers must not change it: views are reused while
         the booking, its promo codes and its queues are the same records; rows are replaced
         on change, never edited in place)."""
+        # promo codes and queues change rarely next to reads: while neither table has been
+        # written since a view was built, its records are the same and the check is two
+        # integers; after a write, record by record
+        versions = (self.promo_codes.version, self.queues.version)
         hit = self._booking_views.get(b["id"])
-        if hit is not None and hit[0] is b and _same(self.promo_codes.get, b["promo_codes"], hit[1]) and _same(
-            self.queues.get, b["package_queues"], hit[2]
-        ):
-            return hit[3]
+        if hit is not None and hit[0] is b:
+            if hit[4] == versions:
+                return hit[3]
+            if _same(self.promo_codes.get, b["promo_codes"], hit[1]) and _same(self.queues.get, b["package_queues"], hit[2]):
+                self._booking_views[b["id"]] = (*hit[:4], versions)
+                return hit[3]
         codes = [self.promo_codes[c] for c in b["promo_codes"]]
         queues = [self.queues[q] for q in b["package_queues"]]
         view = self._build_booking_view(b, codes, queues)
         views = self._booking_views
         if len(views) >= BOOKING_VIEW_CACHE:
             del views[next(iter(views))]
-        views[b["id"]] = (b, codes, queues, view)
+        views[b["id"]] = (b, codes, queues, view, versions)
         return view
 
     def _build_booking_view(
