@@ -136,7 +136,7 @@ def load_scenario(name: str | Path | None) -> dict[str, Any]:
     Raises ScenarioError naming every problem with its line and column."""
     if name in EMPTY_NAMES:
         return {}
-    path = scenario_path(name)  # type: ignore[arg-type]
+    path = scenario_path(name)
     return parse_scenario(path.read_text(encoding="utf-8"), str(path))
 
 
