@@ -15,7 +15,7 @@ from starlette.routing import Mount
 
 from . import apis
 from .control.routes import control_app
-from .guard import RequestGuard
+from .guard import GuardedApp
 from .kernel.errors import ApiError
 from .kernel.ids import Ids
 from .kernel.runtime import Runtime
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     settings = settings or Settings.from_env()
     runtime = Runtime(settings)
     runtime.scenario = scenario if scenario is not None else load_scenario(settings.scenario)
+    registry = apis.REGISTRY  # read once: every part below serves the same APIs
     runtime.webhooks = WebhookEngine(
         runtime.clock,
         runtime.timers,
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
         Ids(settings.seed, runtime.store, "webhooks"),
         {
             api.name: api.retry_policy.with_(timeout=settings.webhook_timeout)
-            for api in apis.REGISTRY
+            for api in registry
             if api.retry_policy is not None
         },
         flush_interval=None,  # the listener below flushes each attempt at once; no second, delayed flush
@@ -48,8 +49,8 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     runtime.webhooks.add_listener(lambda _record: runtime.store.flush())
     runtime.webhooks.chaos = Chaos(settings.seed)
     runtime.webhooks.chaos.configure(settings.webhook_chaos)  # off unless configured
-    registry = apis.REGISTRY
-    mounts = [Mount(api.mount_path, app=api.mount(runtime)) for api in registry]
+    api_apps: dict[str, Any] = {api.mount_path: api.mount(runtime) for api in registry}  # the guard hands API requests straight to them
+    mounts = [Mount(prefix, app=app) for prefix, app in api_apps.items()]
     mounts.append(Mount("/_mock", app=control_app(runtime)))
     runtime.start_state()
 
@@ -80,9 +81,9 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
             return JSONResponse(body, status_code=404, headers={"X-Request-ID": request_id})
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
-    app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
+    app = GuardedApp(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
     renderers: dict[str, Callable[[ApiError], Any]] = {api.mount_path: api.render_error for api in registry}
-    app.add_middleware(RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers)
+    app.guard_with(max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers, mounts=api_apps)
     app.state.runtime = runtime
     return app
 
