@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import ssl
 import sys
 import threading
 import time
@@ -31,6 +32,11 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .kernel.runtime import Runtime
 
+
+# The control client only talks plain HTTP to 127.0.0.1: a TLS context without any trusted CA
+# (nothing would verify, so nothing is trusted) instead of httpx's default, whose CA bundle
+# takes tens of ms to load on every server start.
+_NO_CA_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 # While a server thread runs in this process, the interpreter hands the GIL between threads
 # every 0.5 ms instead of every 5 ms: a test's client and the server take turns on each
@@ -149,7 +155,9 @@ class MockServer:
         self._thread.start(timeout)
         self.port = self._thread.port
         self.settings.port = self.port  # credentials() and printed URLs name the real port
-        self.control = httpx.Client(base_url=f"{self.base_url}/_mock", headers=self.admin_headers(), timeout=120, trust_env=False)
+        self.control = httpx.Client(
+            base_url=f"{self.base_url}/_mock", headers=self.admin_headers(), timeout=120, trust_env=False, verify=_NO_CA_TLS
+        )  # fmt: skip
         return self
 
     def stop(self) -> None:

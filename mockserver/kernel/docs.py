@@ -59,14 +59,19 @@ def _store(folder: Path, target: Path, value: Any) -> None:
         encoded = orjson.dumps(value)
         if orjson.loads(encoded) != value:  # not plain JSON (int keys, dates): parse each time
             return
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(encoded)
-            os.replace(tmp, target)  # atomic: a parallel worker reads the old file or the new one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(folder, target, encoded)
     except (OSError, TypeError, orjson.JSONEncodeError):
         return
+
+
+def write_atomic(folder: Path, target: Path, data: bytes) -> None:
+    """Write `target` whole or not at all: a parallel worker reads the old file or the new one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

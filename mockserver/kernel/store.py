@@ -150,6 +150,19 @@ class Store:
             table._deleted = False
         return Pristine(prefix, tables)
 
+    def adopt(self, pristine: Pristine) -> None:
+        """Fill the (empty) tables under the pristine's prefix with its rows, as if they had
+        just been written and captured: persisted at the next flush, nothing to rewind."""
+        for name, saved in pristine.tables.items():
+            table = self.table(name)
+            table._rows = {key: _decode(encoded) for key, encoded in saved.items()}
+            if self._db is not None:
+                for key in saved:
+                    self._dirty[(name, key)] = None
+        for table in self.tables(pristine.prefix):
+            table._touched = set()
+            table._deleted = False
+
     def rewind(self, pristine: Pristine) -> set[str] | None:
         """Put every table under the pristine's prefix back to the captured rows, touching only
         the keys written since (each write is tracked for persistence as usual). Returns the

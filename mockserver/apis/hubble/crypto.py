@@ -62,9 +62,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
-from Crypto.Protocol.KDF import SP800_108_Counter
+from ...kernel.lazy import on_first_use
+
+# pycryptodome costs ~0.1 s to import (cffi parses C declarations): a server that loads its
+# state and decodes nothing yet never pays it (each name becomes the real object at first use)
+AES: Any = on_first_use(globals(), "AES", "Crypto.Cipher.AES")
+CMAC: Any = on_first_use(globals(), "CMAC", "Crypto.Hash.CMAC")
+SP800_108_Counter: Any = on_first_use(globals(), "SP800_108_Counter", "Crypto.Protocol.KDF", "SP800_108_Counter")
 
 __all__ = [
     "AES_128_CTR",
@@ -463,6 +467,8 @@ class Decoder:
             group = _group_of(device)
             self._groups[group] = self._groups.get(group, 0) + 1
             built = [k for k in self._tables if self._group_of_table(k) == group]
+            if not built:  # nothing derived yet (a fresh index): no AES work, no import
+                return
             if group[0] == "eax":
                 eids = _eax_pool_eids(device.key, group[1], [k[2] for k in built])
                 for k in built:

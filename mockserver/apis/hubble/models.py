@@ -26,16 +26,17 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from ...kernel.errors import ApiError
 from ...kernel.ids import Ids
+from ...kernel.lazy import on_first_use
 from ...kernel.pagination import TokenCodec
 from .models_common import DEVICE_TOKEN, PACKET_TOKEN, apply_set_fields, iso, not_found
 from .models_devices import DevicesMixin
 from .models_metrics import MetricsMixin
 from .models_packets import PacketsMixin
 from .webhooks import PacketWebhooks
+
+jwt: Any = on_first_use(globals(), "jwt", "jwt")  # PyJWT imports `cryptography` (~0.1 s)
 
 if TYPE_CHECKING:
     from ...kernel.runtime import Runtime

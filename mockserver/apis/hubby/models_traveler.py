@@ -8,11 +8,12 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from ...kernel.errors import ApiError
+from ...kernel.lazy import on_first_use
 from .models_esims import StateConflict
 from .timeutil import iso
+
+jwt: Any = on_first_use(globals(), "jwt", "jwt")  # PyJWT imports `cryptography` (~0.1 s)
 
 if TYPE_CHECKING:
     from .models import HubbyBackend
