@@ -6,6 +6,9 @@ FROM python:3.12-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mockserver ./mockserver
+COPY resources ./resources
+COPY fixtures ./fixtures
+COPY contract_suites ./contract_suites
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.12-slim

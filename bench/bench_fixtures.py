@@ -100,9 +100,9 @@ def main() -> int:
 
     t0 = time.perf_counter()
     from mockserver import app as app_module  # noqa: PLC0415, F401 - the import cost itself
-    from mockserver.pytest_plugin import _client, _fresh  # noqa: PLC0415
     from mockserver.settings import Settings  # noqa: PLC0415
     from mockserver.testing import HubbySigner, MockServer  # noqa: PLC0415
+    from mockserver.testing.plugin import _client, _fresh  # noqa: PLC0415
 
     t1 = time.perf_counter()
     server = MockServer(Settings.from_env(scenario=args.scenario, strict=True))

@@ -18,8 +18,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mockserver.testing import HubbySigner, MockServer  # noqa: E402
-from mockserver.webhook_sink import WebhookSink  # noqa: E402
+from mockserver.testing import (  # noqa: E402
+    HubbySigner,
+    MockServer,
+    WebhookSink,  # noqa: E402
+)
 from tests.ui.conftest import CHROMIUM_ARGS, chromium_path  # noqa: E402
 
 

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from .contracts_cli import register as register_contracts
+from .contracts.cli import register as register_contracts
 from .record import register as register_record
 from .settings import Settings
 

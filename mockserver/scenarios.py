@@ -30,12 +30,13 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+from . import datafiles
 from .kernel import jsonguard
 from .kernel.docs import load_yaml_file
 
 PACKAGE = Path(__file__).resolve().parent
-FIXTURES = PACKAGE / "fixtures"
-SCHEMA_FILE = PACKAGE / "resources" / "scenario.schema.yaml"
+FIXTURES = datafiles.fixtures()
+SCHEMA_FILE = datafiles.resources() / "scenario.schema.yaml"
 APIS_DIR = PACKAGE / "apis"
 API_SCHEMA_NAME = "scenario_schema.yaml"
 GENERATE = "$generate"

@@ -23,7 +23,7 @@ from openapi_core import OpenAPI
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 ROOT = Path(__file__).resolve().parents[1]
-RESOURCES = ROOT / "mockserver" / "resources"
+RESOURCES = ROOT / "resources"
 HUBBY_SEED = "seeds/002_f93bbf59b88213f0.txt"
 BUMBLEBEE_SEED = "seeds/003_91be477553d53e59.txt"
 HUBBY_REFERENCE = "reference/hubby-openapi.yaml"

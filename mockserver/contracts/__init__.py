@@ -9,6 +9,8 @@ the specs.
 - `client`: `mockserver contracts client -- CMD` (a user's client against a fresh fake).
 - `vendor`: requests checked against a vendor document with openapi-core.
 - `sdk_report`: what pyhubblenetwork sends that the vendor document does not describe.
+- `proxy`: `mockserver proxy`, a validating proxy in front of a real API.
+- `cli`: the `mockserver contracts ...` and `mockserver proxy` subcommands.
 """
 
 from typing import Any

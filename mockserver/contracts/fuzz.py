@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -23,12 +22,13 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.generation import GenerationMode
 
+from .. import datafiles
 from .checks import BUILTIN
 from .generation import quiet_settings
 from .schema import load_schema, operations
 from .target import Target
 
-CONTROL_SPEC = Path(__file__).resolve().parent.parent / "resources" / "control-openapi.yaml"
+CONTROL_SPEC = datafiles.resources() / "control-openapi.yaml"
 # every schemathesis check that judges one response (the stateful ones need a run of links)
 ALL_CHECKS = tuple(BUILTIN)
 # positive_data_acceptance takes a 400 for "valid data refused", but a schema cannot carry

@@ -24,10 +24,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .. import datafiles
 from . import preflight
 from .target import APIS, CREDENTIAL_FIELDS, ENV_PREFIX, HarnessError, Target, profile
 
-SUITES = Path(__file__).resolve().parent / "suites"
+SUITES = datafiles.contract_suites()
 SUITE_FILES = {"hubble": "test_hubble.py", "hubby": "test_hubby.py", "bumblebee": "test_bumblebee.py"}
 WEBHOOK_SUITE = "test_webhooks.py"  # with --api all, against a fake
 DEFAULT_REMOTE_RATE_LIMIT = "2/s"

@@ -27,10 +27,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .. import datafiles
 from ..kernel.spec import NoRoute, Spec
 from .target import HarnessError
 
-SUITES = Path(__file__).resolve().parent / "suites"
+SUITES = datafiles.contract_suites()
 DEFAULT_OUTPUT = SUITES / "REPORT-pyhubblenetwork.md"
 NOTABLE_HEADERS = {"content-type", "accept", "continuation-token", "x-request-id"}
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

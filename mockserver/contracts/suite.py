@@ -1,6 +1,6 @@
 """What a contract suite module needs: the schema, the checks, and the stateful and paging runs.
 
-A suite module is three lines of pytest (see `mockserver/contracts/suites/test_hubble.py`):
+A suite module is three lines of pytest (see `contract_suites/test_hubble.py`):
 
     S = Suite.for_module("hubble")          # the target from MOCKSERVER_CONTRACTS_HUBBLE_*
 

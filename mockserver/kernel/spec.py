@@ -26,9 +26,10 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from .. import datafiles
 from .docs import load_yaml_file
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = datafiles.resources()
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_TYPES = ("application/json",)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import WebhookSink
 
 from .conftest import WEBHOOK_TIMEOUT
 from .helpers import create_webhook, messages, report, wait_attempts, wait_until

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from brokenapis import ORG_ID, serve
 
-from mockserver.proxy import DriftLog, ValidatingProxy
+from mockserver.contracts.proxy import DriftLog, ValidatingProxy
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Every command the documentation shows is run here, so the docs cannot drift.
 
-The fenced `bash` and `python` blocks of README.md, contracts/README.md and
+The fenced `bash` and `python` blocks of README.md, contract_suites/README.md and
 examples/downstream/README.md run in document order, each in a fresh folder (unless it says
 otherwise), with this venv's tools first on PATH. A block runs exactly as written except
 for what an HTML comment right above it declares (`<!-- doc-test: {...} -->`, JSON):
@@ -39,10 +39,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import WebhookSink
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ("README.md", "contracts/README.md", "examples/downstream/README.md")
+DOCS = ("README.md", "contract_suites/README.md", "examples/downstream/README.md")
 BLOCK = re.compile(r"(?:<!--\s*doc-test:\s*(?P<directive>\{.*?\})\s*-->\s*\n)?```(?P<lang>[\w-]*)\n(?P<body>.*?)```", re.S)
 RUNNABLE = {"bash", "sh", "python"}
 BIN = Path(sys.executable).parent

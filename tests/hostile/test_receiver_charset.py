@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import WebhookSink
 
 from .conftest import Door
 

@@ -12,8 +12,7 @@ from mockserver.apis.hubby.models import HubbyBackend
 from mockserver.kernel.runtime import Runtime
 from mockserver.scenarios import ScenarioError, parse_scenario
 from mockserver.settings import Settings
-from mockserver.testing import MockServer
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import MockServer, WebhookSink
 
 DAY = 86400
 

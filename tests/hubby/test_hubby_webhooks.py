@@ -12,8 +12,7 @@ import pytest
 from hubby_helpers import Partner, create, simulate
 
 from mockserver.kernel.spec import Spec
-from mockserver.testing import MockServer
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import MockServer, WebhookSink
 
 DAY = 86400
 
@@ -219,7 +218,7 @@ def test_custom_webhook_key_and_removing_the_webhook(hooked: Partner, mockserver
 
 
 def test_each_partner_gets_only_its_own_events(new_partner: Any, mockserver: MockServer, hubby_api: Any) -> None:
-    from mockserver.webhook_sink import WebhookSink as Sink
+    from mockserver.testing import WebhookSink as Sink
 
     with Sink() as sink_a, Sink() as sink_b:
         a, b = new_partner("Alpha Travel"), new_partner("Beta Travel")

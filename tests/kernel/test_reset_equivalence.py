@@ -19,8 +19,8 @@ import httpx
 import orjson
 import pytest
 
-from mockserver.pytest_plugin import BumblebeeApi, HubbleApi, HubbyApi, _client
 from mockserver.testing import HubbySigner, MockServer
+from mockserver.testing.plugin import BumblebeeApi, HubbleApi, HubbyApi, _client
 
 T0 = 1_764_000_000.0  # 2025-11-24, a Monday: no month end or DST change within the advance
 ADVANCE = 3 * 3600 + 17.5

@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mockserver.testing import HubbySigner
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import HubbySigner, WebhookSink
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import WebhookSink
 
 
 @pytest.fixture

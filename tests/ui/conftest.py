@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.testing import MockServer
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import MockServer, WebhookSink
 
 # MOCKSERVER_SCREENSHOTS moves them (CI runs the suite in a throwaway clone and keeps this folder)
 SCREENSHOTS = Path(os.environ.get("MOCKSERVER_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "artifacts" / "screenshots")

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.testing import MockServer
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import MockServer, WebhookSink
 
 from .conftest import screenshot
 

@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from mockserver.settings import Settings
-from mockserver.testing import MockServer
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import MockServer, WebhookSink
 from mockserver.webhooks.chaos import Chaos, ChaosConfigError, parse
 
 T0 = 1_767_225_600.0

@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.datastructures import Headers
 
-from .contracts import validation
-from .contracts.target import HarnessError, profile
-from .kernel.spec import NoRoute, Spec
+from ..kernel.spec import NoRoute, Spec
+from . import validation
+from .target import HarnessError, profile
 
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
@@ -86,7 +86,7 @@ class ValidatingProxy:
         self.api = api
         self.target = target.rstrip("/")
         if spec_path:
-            from .contracts.schema import read_document
+            from .schema import read_document
 
             self.spec = Spec(api, read_document(spec_path))
         else:

@@ -12,25 +12,23 @@ Used by the pytest plugin, the project's own tests, the contract harness and the
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import ssl
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 import uvicorn
 
-from .guard import uvicorn_options
-from .settings import Settings
+from ..guard import uvicorn_options
+from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .kernel.runtime import Runtime
+    from ..kernel.runtime import Runtime
 
 
 # The control client only talks plain HTTP to 127.0.0.1: a TLS context without any trusted CA
@@ -139,7 +137,7 @@ class MockServer:
     """A live mock server (the whole product, in this process) and a control client for it."""
 
     def __init__(self, settings: Settings | None = None, *, http: str = "auto", **overrides: Any) -> None:
-        from .app import create_app  # noqa: PLC0415 - importing the APIs is the slow part
+        from ..app import create_app  # noqa: PLC0415 - importing the APIs is the slow part
 
         base = settings or Settings.from_env()
         self.settings = base.with_(host="127.0.0.1", port=0, **overrides)
@@ -302,37 +300,3 @@ class MockServer:
         """Wait until webhook attempts already under way have finished."""
         if self._thread.loop is not None:
             self._thread.run(self.runtime.timers.drain(), timeout=timeout)
-
-
-# -- clients ---------------------------------------------------------------------------
-class HubbySigner(httpx.Auth):
-    """Signs each request as Hubby requires: hex HMAC-SHA256 of
-    timestamp(ms) + METHOD + path[?query] with the partner secret, sent as
-    `x-api-key`, `x-timestamp`, `x-signature`.
-
-    `clock_ms` gives the timestamp (default: wall time); the plugin passes the fake's clock
-    so signatures stay inside the window when a test has moved the clock."""
-
-    def __init__(self, api_key: str, secret: str, *, clock_ms: Any = None, include_api_prefix: bool = True) -> None:
-        self.api_key = api_key
-        self.secret = secret
-        self.clock_ms = clock_ms or (lambda: int(time.time() * 1000))
-        self.include_api_prefix = include_api_prefix
-
-    def sign(self, method: str, path: str, query: str = "", timestamp: int | str | None = None) -> dict[str, str]:
-        """The three headers for one request (`path` as sent, e.g. "/api/bookings")."""
-        ts = str(self.clock_ms() if timestamp is None else timestamp)
-        message = f"{ts}{method.upper()}{path}" + (f"?{query}" if query else "")
-        signature = hmac.new(self.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-        return {"x-api-key": self.api_key, "x-timestamp": ts, "x-signature": signature}
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        path = request.url.path
-        marker = "/hubby"
-        if marker in path:
-            path = path[path.index(marker) + len(marker) :]  # "/api/bookings"
-        if not self.include_api_prefix and path.startswith("/api/"):
-            path = path[len("/api") :]
-        query = request.url.query.decode() if isinstance(request.url.query, bytes) else request.url.query
-        request.headers.update(self.sign(request.method, path, query))
-        yield request

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .contracts.errors import HarnessError, MissingExtra
+from .errors import HarnessError, MissingExtra
 
 PREFIX = "mockserver contracts"
 
@@ -118,7 +118,7 @@ def _add_run(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .contracts.runner import RunOptions, run
+    from .runner import RunOptions, run
 
     if args.max_examples < 1:
         raise HarnessError("--max-examples must be at least 1")
@@ -185,7 +185,7 @@ def _add_webhooks(sub: Any) -> None:
 def _webhooks_check(args: argparse.Namespace) -> int:
     import os
 
-    from .contracts import webhooks
+    from . import webhooks
 
     token = args.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
     results = webhooks.check_deliveries(args.base_url, api=args.api, admin_token=token)
@@ -196,7 +196,7 @@ def _webhooks_check(args: argparse.Namespace) -> int:
 def _webhooks_send(args: argparse.Namespace) -> int:
     import json
 
-    from .contracts import webhooks
+    from . import webhooks
 
     headers = {}
     for item in args.header:
@@ -239,7 +239,7 @@ def _add_client(sub: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> int:
-    from .contracts import client
+    from . import client
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -270,7 +270,7 @@ def _add_sdk_report(sub: Any) -> None:
 
 
 def _sdk_report(args: argparse.Namespace) -> int:
-    from .contracts import sdk_report
+    from . import sdk_report
 
     return sdk_report.main(output=args.output, vendor_spec=args.vendor_spec, check=args.check)
 

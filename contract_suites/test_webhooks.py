@@ -14,7 +14,7 @@ import pytest
 
 from mockserver.contracts import webhooks
 from mockserver.contracts.target import APIS, Target
-from mockserver.webhook_sink import WebhookSink
+from mockserver.testing import WebhookSink
 
 # the fake started here, or a sandbox the user allowed to be written to (the suite makes it send webhooks)
 TARGETS = [t for t in (Target.from_env(api) for api in APIS) if t is not None and (t.is_fake or (t.sandbox and t.allow_writes))]

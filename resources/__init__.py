@@ -1,0 +1,1 @@
+"""The specs the fake serves and validates against (installed as `mockserver.resources`)."""
