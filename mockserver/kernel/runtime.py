@@ -243,7 +243,7 @@ class Runtime:
         a reset's capture follows, `_Seeded.fits`)."""
         if self._seed_cache is None:
             return False
-        entry = self._seed_cache.load(name, f"{name}.")
+        entry = self._seed_cache.load(name, f"{name}.", self.clock.mode, now)
         if entry is None:
             return False
         at, mode, pristine = entry

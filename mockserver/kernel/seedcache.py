@@ -13,9 +13,11 @@ frozen clock only at the very instant it was seeded at, with the real clock only
 anywhere else the server seeds and writes the entry anew.
 
 Entries live beside the spec cache (kernel/docs.py: `MOCKSERVER_CACHE_DIR`, `off` turns
-both off), one file per key and API, written atomically; a file that cannot be read or
-parsed, or that names another key, is ignored and the server seeds as if there were none:
-the cache can make a start faster, never different. At most `KEEP` entries are kept.
+both off), one file per key and API (and per instant for a frozen clock, so test suites that
+start servers at several fixed times keep one entry for each), written atomically; a file
+that cannot be read or parsed, or that names another key, is ignored and the server seeds
+as if there were none: the cache can make a start faster, never different. The newest
+`KEEP_FILES` files (`KEEP_BYTES` at most) are kept.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ from typing import Any
 
 import orjson
 
+from ..datafiles import resources
 from .docs import cache_dir, write_atomic
 from .store import Pristine
 
 FORMAT = "mockserver-seed-cache-1"
-KEEP = 24  # entry files kept (each API of each scenario is one); the oldest go first
+# entry files kept, newest first (one per API, scenario and settings; with a frozen clock, per
+# instant too): at most this many, and at most this many bytes together
+KEEP_FILES = 64
+KEEP_BYTES = 256 * 1024 * 1024
 # Settings that never reach seeding: a server on another port or with another clock start
 # shares the entry (the clock is checked against the entry's own reading, see above). Any
 # other field, present or future, is part of the key.
@@ -55,12 +61,13 @@ def code_fingerprint() -> str:
     """A hash of every source and data file of the package and of the libraries seeding
     uses (their `__init__.py` carries their version)."""
     digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
-    files = sorted(
-        p for p in _PACKAGE.rglob("*") if p.suffix in (".py", ".yaml", ".json") and "__pycache__" not in p.parts
-    )
-    for path in files:
-        digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for folder in (_PACKAGE, resources()):  # the code, and the specs (seeding reads schemas)
+        files = sorted(
+            p for p in folder.rglob("*") if p.suffix in (".py", ".yaml", ".json") and "__pycache__" not in p.parts
+        )
+        for path in files:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
     for name in _LIBRARIES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
@@ -92,13 +99,15 @@ class SeedCache:
             return None
         return cls(folder / "seeds", hashlib.sha256(material).hexdigest())
 
-    def _path(self, api: str) -> Path:
-        return self.folder / f"{self.key}-{api}.json"
+    def _path(self, api: str, mode: str, at: float) -> Path:
+        when = f"frozen-{at!r}" if mode == "frozen" else mode
+        return self.folder / f"{self.key}-{api}-{when}.json"
 
-    def load(self, api: str, prefix: str) -> tuple[float, str, Pristine] | None:
-        """(clock reading, clock mode, the rows) of a usable entry, else None."""
+    def load(self, api: str, prefix: str, mode: str, now: float) -> tuple[float, str, Pristine] | None:
+        """(clock reading, clock mode, the rows) of the entry a server whose clock is in
+        `mode` at `now` may look at (the caller applies the clock rule), else None."""
         try:
-            doc = orjson.loads(self._path(api).read_bytes())
+            doc = orjson.loads(self._path(api, mode, now).read_bytes())
             if doc.get("format") != FORMAT or doc.get("key") != self.key or doc.get("api") != api:
                 return None
             at, mode, tables = float(doc["at"]), str(doc["mode"]), doc["tables"]
@@ -116,7 +125,7 @@ class SeedCache:
         tables = {name: {k: v.decode() for k, v in rows.items()} for name, rows in pristine.tables.items()}
         doc = {"format": FORMAT, "key": self.key, "api": api, "at": at, "mode": mode, "tables": tables}
         try:
-            write_atomic(self.folder, self._path(api), orjson.dumps(doc))
+            write_atomic(self.folder, self._path(api, mode, at), orjson.dumps(doc))
             self._prune()
         except (OSError, TypeError, orjson.JSONEncodeError):
             return
@@ -125,12 +134,16 @@ class SeedCache:
         entries = []
         for path in self.folder.glob("*.json"):
             try:
-                entries.append((path.stat().st_mtime, path))
+                stat = path.stat()
             except OSError:
                 continue
+            entries.append((stat.st_mtime, stat.st_size, path))
         entries.sort(reverse=True)
-        for _, path in entries[KEEP:]:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        total = 0
+        for index, (_, size, path) in enumerate(entries):
+            total += size
+            if index >= KEEP_FILES or total > KEEP_BYTES:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass

@@ -258,7 +258,7 @@ class MockServer:
             return json.loads(raw)
 
     async def _state_bytes(self) -> bytes:
-        from .kernel.spec import dumps  # noqa: PLC0415
+        from ..kernel.spec import dumps  # noqa: PLC0415
 
         return dumps(self.runtime.snapshot())
 
@@ -266,8 +266,8 @@ class MockServer:
         """PUT /_mock/state in this process: the document is encoded and checked as the
         endpoint checks a body, then restored on the server's loop; a document the endpoint
         would refuse raises RuntimeError with its 400."""
-        from .control.common import ControlError, parse_json  # noqa: PLC0415
-        from .control.routes import restore_state  # noqa: PLC0415
+        from ..control.common import ControlError, parse_json  # noqa: PLC0415
+        from ..control.routes import restore_state  # noqa: PLC0415
 
         try:
             content = orjson.dumps(state)
