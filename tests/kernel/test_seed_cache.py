@@ -19,6 +19,7 @@ from test_reset_equivalence import T0, _heavy_use, _reads, _tables
 
 from mockserver.kernel import seedcache
 from mockserver.kernel.runtime import REANCHOR_SECONDS
+from mockserver.scenarios import ScenarioError, load_scenario
 from mockserver.testing import HubbySigner, MockServer
 from mockserver.testing.plugin import BumblebeeApi, HubbleApi, HubbyApi, _client
 
@@ -228,3 +229,23 @@ def test_an_unwritable_cache_folder_changes_nothing(tmp_path, start, monkeypatch
     server = start()
     assert server.runtime.seeded_from_cache == set()
     assert _tables(server) == tables
+
+
+def test_a_parsed_scenario_is_kept_by_content_and_never_served_stale(cache, tmp_path):
+    entries = cache.parent / "scenarios"
+    path = tmp_path / "mine.yaml"
+    path.write_text("hubble:\n  org: {name: One}\n")
+    assert load_scenario(str(path))["hubble"]["org"]["name"] == "One"
+    [entry] = entries.glob("*.json")
+    entry.write_bytes(orjson.dumps({"hubble": {"org": {"name": "From The Cache"}}}))
+    assert load_scenario(str(path))["hubble"]["org"]["name"] == "From The Cache"  # the entry is read
+    path.write_text("hubble:\n  org: {name: Two}\n")
+    assert load_scenario(str(path))["hubble"]["org"]["name"] == "Two"
+    for entry in entries.glob("*.json"):
+        entry.write_bytes(b'{"hubble": {"org"')
+    assert load_scenario(str(path))["hubble"]["org"]["name"] == "Two"
+    before = set(entries.glob("*.json"))
+    path.write_text("hubble:\n  org: {name: Two, colour: blue}\n")
+    with pytest.raises(ScenarioError):
+        load_scenario(str(path))
+    assert set(entries.glob("*.json")) == before  # a refused scenario is never kept
