@@ -125,6 +125,11 @@ class Store:
             table = self._tables[name] = Table(name, self)
         return table
 
+    def live_rows(self, name: str) -> dict[str, Any]:
+        """A table's rows as held (read-only for the caller; empty for a table never made)."""
+        table = self._tables.get(name)
+        return table._rows if table is not None else {}
+
     def tables(self, prefix: str = "") -> list[Table]:
         return [t for n, t in self._tables.items() if n.startswith(prefix)]
 

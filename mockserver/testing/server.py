@@ -263,17 +263,27 @@ class MockServer:
         return dumps(self.runtime.snapshot())
 
     def restore(self, state: dict[str, Any]) -> None:
-        """PUT /_mock/state in this process: the document is encoded and checked as the
-        endpoint checks a body, then restored on the server's loop; a document the endpoint
-        would refuse raises RuntimeError with its 400."""
+        """PUT /_mock/state in this process: restored on the server's loop from the caller's
+        document (kernel/statedoc.py: rows the server already holds are not copied, the
+        others are); a document the endpoint's checks must judge is encoded and checked as
+        the endpoint checks a body, and one it would refuse raises RuntimeError with its 400."""
         from ..control.common import ControlError, parse_json  # noqa: PLC0415
         from ..control.routes import restore_state  # noqa: PLC0415
+        from ..kernel.statedoc import Unusual, owned  # noqa: PLC0415
+
+        async def from_document() -> None:
+            await self._restore(restore_state, owned(state, self.runtime.store))
 
         try:
-            content = orjson.dumps(state)
-        except TypeError:  # integers beyond 64 bits, lone surrogates: json says which
-            content = json.dumps(state).encode("utf-8", "surrogatepass")
-        try:
+            try:
+                self._thread.run(from_document())
+                return
+            except Unusual:
+                pass
+            try:
+                content = orjson.dumps(state)
+            except TypeError:  # integers beyond 64 bits, lone surrogates: json says which
+                content = json.dumps(state).encode("utf-8", "surrogatepass")
             data = parse_json(content)  # a copy: the caller's dict is never shared with the store
             self._thread.run(self._restore(restore_state, data))
         except ControlError as exc:
