@@ -293,6 +293,8 @@ def _add_proxy(subparsers: Any) -> None:
     p.add_argument("--spec", help="the OpenAPI document to validate against (default: the project's)")
     p.add_argument("--log", metavar="PATH", help="append drift as JSON lines here (default: stderr)")
     p.add_argument("--timeout", type=float, default=60.0, help="upstream timeout in seconds")
+    p.add_argument("--max-body-bytes", type=int, default=67_108_864,
+                   help="a request body over this is answered 413 and not forwarded (default 64 MiB)")
     p.set_defaults(handler=_guarded(_proxy, prefix="mockserver proxy"))
 
 
@@ -301,5 +303,5 @@ def _proxy(args: argparse.Namespace) -> int:
 
     return proxy.serve(
         api=args.api, target=args.target, host=args.host, port=args.port,
-        spec_path=args.spec, log_path=args.log, timeout=args.timeout,
+        spec_path=args.spec, log_path=args.log, timeout=args.timeout, max_body_bytes=args.max_body_bytes,
     )

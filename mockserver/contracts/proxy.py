@@ -10,6 +10,11 @@ types, fields and headers, required headers missing, operations the spec does no
     GET    /_proxy/drift     what was found so far ({"requests": N, "drift": [...]})
     DELETE /_proxy/drift     forget it
     GET    /_proxy/health    {"status": "ok"}
+
+The proxy stands in the client's path, so it bounds what a client can make it hold: a
+request head over `guard.TRANSPORT_HEAD_LIMIT` is cut off by the transport (431), and a
+body over `max_body_bytes` is answered 413 by the proxy itself, logged as drift and not
+forwarded (a Content-Length over the limit is refused before any of the body is read).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.datastructures import Headers
 
+from ..guard import uvicorn_options
 from ..kernel.spec import NoRoute, Spec
 from . import validation
 from .target import HarnessError, profile
@@ -37,6 +43,7 @@ HOP_BY_HOP = {
     "transfer-encoding", "upgrade", "host", "content-length",
 }
 MAX_DRIFT = 5000
+DEFAULT_MAX_BODY = 67_108_864  # bytes of one request body the proxy holds (as the control plane)
 
 
 class DriftLog:
@@ -79,6 +86,7 @@ class ValidatingProxy:
         log: DriftLog | None = None,
         timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
     ) -> None:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -97,6 +105,7 @@ class ValidatingProxy:
         self.prefixes = tuple(dict.fromkeys(["", server_path, "/api"]))
         self.log = log or DriftLog(sys.stderr)
         self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -110,8 +119,15 @@ class ValidatingProxy:
         if path.startswith("/_proxy/"):
             await self._control(scope, send)
             return
-        body = await _read_body(receive)
         method = scope["method"]
+        body = await _read_body(receive, scope, self.max_body_bytes)
+        if body is None:
+            self.log.requests += 1
+            detail = f"request body over {self.max_body_bytes} bytes: refused by the proxy, not forwarded"
+            self._record([validation.Drift("request", "body-too-large", detail)], method, path, 413)
+            payload = json.dumps({"error": f"mockserver proxy: {detail} (--max-body-bytes)"}).encode()
+            await _respond(send, 413, [(b"content-type", b"application/json"), (b"connection", b"close")], payload)
+            return
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers = Headers(scope=scope)
         self.log.requests += 1
@@ -193,13 +209,22 @@ class ValidatingProxy:
                 return
 
 
-async def _read_body(receive: Any) -> bytes:
-    chunks, more = [], True
+async def _read_body(receive: Any, scope: dict, limit: int) -> bytes | None:
+    """The whole request body, or None when it is (or says it will be) over `limit` bytes."""
+    declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), None)
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size, more = 0, True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
 
@@ -230,20 +255,28 @@ def _decode(raw: bytes, headers: list[tuple[bytes, bytes]]) -> bytes | None:
     return None
 
 
+def server_config(proxy: ValidatingProxy, host: str, port: int) -> Any:
+    """The uvicorn configuration the proxy runs with: the sandbox's transport head limit."""
+    import uvicorn
+
+    return uvicorn.Config(proxy, host=host, port=port, log_level="warning", **uvicorn_options())
+
+
 def serve(
     *, api: str, target: str, host: str = "127.0.0.1", port: int = 8081, spec_path: str | None = None,
-    log_path: str | None = None, timeout: float = 60.0,
+    log_path: str | None = None, timeout: float = 60.0, max_body_bytes: int = DEFAULT_MAX_BODY,
 ) -> int:
     import uvicorn
 
     stream: IO[str] = open(log_path, "a", encoding="utf-8") if log_path else sys.stderr  # noqa: SIM115
-    proxy = ValidatingProxy(api, target, spec_path=spec_path, log=DriftLog(stream), timeout=timeout)
+    proxy = ValidatingProxy(api, target, spec_path=spec_path, log=DriftLog(stream), timeout=timeout,
+                            max_body_bytes=max_body_bytes)
     _check_reachable(proxy.target)
     print(f"mockserver proxy: http://{host}:{port} -> {proxy.target} (validating against the {api} spec)", flush=True)
     if log_path:
         print(f"mockserver proxy: drift is appended to {Path(log_path).resolve()}", flush=True)
     try:
-        uvicorn.run(proxy, host=host, port=port, log_level="warning")
+        uvicorn.Server(server_config(proxy, host, port)).run()
     finally:
         snap = proxy.log.snapshot()
         counts = ", ".join(f"{k} {v}" for k, v in sorted(snap["counts"].items())) or "none"

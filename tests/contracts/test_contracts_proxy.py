@@ -120,3 +120,75 @@ def test_an_unreachable_target_answers_502_and_is_logged(proxied):
     response = httpx.get(f"{url}/api/org/{ORG_ID}/check")
     assert response.status_code == 502 and "did not answer" in response.json()["error"]
     assert ("upstream", "unreachable") in kinds(log)
+
+
+class CountingApi:
+    """Answers 200 to anything and counts the requests that reach it."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        self.seen += 1
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def test_a_body_over_the_limit_is_refused_and_not_forwarded():
+    upstream_app = CountingApi()
+    log = DriftLog(io.StringIO())
+    with serve(upstream_app) as upstream, serve(ValidatingProxy("hubble", upstream, log=log, max_body_bytes=1024)) as url:
+        path = f"{url}/api/org/{ORG_ID}/devices"
+        ok = httpx.post(path, content=b"x" * 1024, headers={"content-type": "application/json"})
+        assert ok.status_code == 200 and upstream_app.seen == 1
+        declared = httpx.post(path, content=b"x" * 1025, headers={"content-type": "application/json"})
+        assert declared.status_code == 413 and "--max-body-bytes" in declared.json()["error"]
+
+        def chunks():  # no Content-Length: the proxy counts as it reads
+            for _ in range(8):
+                yield b"y" * 512
+
+        streamed = httpx.post(path, content=chunks(), headers={"content-type": "application/json"})
+        assert streamed.status_code == 413
+    assert upstream_app.seen == 1
+    refused = [d for d in log.snapshot()["drift"] if d["kind"] == "body-too-large"]
+    assert len(refused) == 2 and all(d["status"] == 413 for d in refused)
+
+
+def test_the_proxy_server_cuts_off_an_oversized_head():
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from mockserver.contracts.proxy import server_config
+    from mockserver.guard import TRANSPORT_HEAD_LIMIT
+
+    with serve(CountingApi()) as upstream:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = uvicorn.Server(server_config(ValidatingProxy("hubble", upstream, log=DriftLog(io.StringIO())), "127.0.0.1", port))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            head = (f"GET /api/org/{ORG_ID}/check HTTP/1.1\r\nHost: x\r\nX-Big: ").encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                try:
+                    sock.sendall(head + b"a" * (4 * TRANSPORT_HEAD_LIMIT) + b"\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server may close before the client has written it all
+                received = sock.recv(200)
+            assert received.startswith((b"HTTP/1.1 431", b"HTTP/1.1 400")), received
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)

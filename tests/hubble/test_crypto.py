@@ -458,3 +458,21 @@ def test_five_thousand_devices_use_the_eid_index(monkeypatch):
 
     got = decoder.decode(sdk_eax_adv(eax.key, 3, 15, b"\x00\x07", b"eax"), AT)
     assert (got.device_id, got.counter, got.sequence_number) == (eax.device_id, 3, 7)
+
+
+@pytest.mark.parametrize("key_size", [16, 32])
+def test_the_kdf_is_sp800_108_counter_mode_with_cmac(key_size):
+    """The KDF runs on `cryptography` for speed; pycryptodome's reference construction (the
+    one the SDK uses) must give the same bytes."""
+    from Crypto.Hash import CMAC
+    from Crypto.Protocol.KDF import SP800_108_Counter
+
+    from mockserver.apis.hubble.crypto import _kdf
+
+    rng = random.Random(key_size)
+    for _ in range(20):
+        key = rng.randbytes(key_size)
+        size, label, context = rng.choice([key_size, 4, 12]), rng.choice([b"DeviceKey", b"Nonce", b"Key"]), rng.randrange(10**6)
+        reference = SP800_108_Counter(key, size, lambda k, data: CMAC.new(k, data, ciphermod=AES).digest(),
+                                      label=label, context=str(context).encode())
+        assert _kdf(key, size, label, context) == reference

@@ -64,11 +64,15 @@ from typing import Any
 
 from ...kernel.lazy import on_first_use
 
-# pycryptodome costs ~0.1 s to import (cffi parses C declarations): a server that loads its
-# state and decodes nothing yet never pays it (each name becomes the real object at first use)
+# pycryptodome costs ~0.1 s to import (cffi parses C declarations), `cryptography` tens of ms:
+# a server that loads its state and decodes nothing yet never pays it (each name becomes the
+# real object at first use)
 AES: Any = on_first_use(globals(), "AES", "Crypto.Cipher.AES")
 CMAC: Any = on_first_use(globals(), "CMAC", "Crypto.Hash.CMAC")
-SP800_108_Counter: Any = on_first_use(globals(), "SP800_108_Counter", "Crypto.Protocol.KDF", "SP800_108_Counter")
+algorithms: Any = on_first_use(globals(), "algorithms", "cryptography.hazmat.primitives.ciphers.algorithms")
+KBKDFCMAC: Any = on_first_use(globals(), "KBKDFCMAC", "cryptography.hazmat.primitives.kdf.kbkdf", "KBKDFCMAC")
+CounterLocation: Any = on_first_use(globals(), "CounterLocation", "cryptography.hazmat.primitives.kdf.kbkdf", "CounterLocation")
+Mode: Any = on_first_use(globals(), "Mode", "cryptography.hazmat.primitives.kdf.kbkdf", "Mode")
 
 __all__ = [
     "AES_128_CTR",
@@ -257,13 +261,21 @@ class Decoded:
 
 
 def _kdf(key: bytes, size: int, label: bytes, context: int) -> bytes:
-    return SP800_108_Counter(
-        key,
-        size,
-        lambda k, data: CMAC.new(k, data, ciphermod=AES).digest(),
+    """SP 800-108 counter-mode KDF with AES-CMAC: ``i(4) | label | 00 | context | L(4)`` per
+    block, as the SDK's (pycryptodome's ``SP800_108_Counter``). `cryptography`'s KBKDFCMAC
+    builds the same input and is about 20x faster, which matters for DEVICE_UPTIME devices
+    (128 counters of two KDFs each per device)."""
+    return KBKDFCMAC(
+        algorithm=algorithms.AES,
+        mode=Mode.CounterMode,
+        length=size,
+        rlen=4,
+        llen=4,
+        location=CounterLocation.BeforeFixed,
         label=label,
         context=str(context).encode(),
-    )
+        fixed=None,
+    ).derive(key)
 
 
 def ctr_eid(key: bytes, counter: int) -> bytes:
