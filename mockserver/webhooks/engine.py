@@ -606,9 +606,7 @@ class _OriginPools(httpx.AsyncBaseTransport):
     def __init__(self, per_origin: int, max_pools: int = 64) -> None:
         self._per_origin = per_origin
         self._max_pools = max_pools
-        # CA certificates loaded once, not per pool, and only when a receiver needs a pool
-        # (~40 ms: not on every server start)
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = httpx.create_ssl_context()  # loading CA certificates once, not per pool
         self._pools: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = {}
         self._active: dict[tuple[str, str, int | None], int] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -620,8 +618,6 @@ class _OriginPools(httpx.AsyncBaseTransport):
             limits = httpx.Limits(
                 max_connections=self._per_origin, max_keepalive_connections=self._per_origin
             )
-            if self._ssl is None:
-                self._ssl = httpx.create_ssl_context()
             pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits, socket_options=_SOCKET_OPTIONS)
         self._pools[key] = pool  # most recently used last
         self._active[key] = self._active.get(key, 0) + 1
