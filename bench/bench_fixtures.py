@@ -86,8 +86,15 @@ server.health()
 t4 = time.perf_counter()
 cached = sorted(getattr(server.runtime, "seeded_from_cache", ()))
 server.stop()
-print(json.dumps({"import": t1 - t0, "create": t2 - t1, "start": t3 - t2, "total": t4 - t0, "cached": cached}))
+import mockserver
+print(json.dumps({"import": t1 - t0, "create": t2 - t1, "start": t3 - t2, "total": t4 - t0, "cached": cached,
+                  "from": mockserver.__file__}))
 """
+
+
+# children run from a folder holding no `mockserver`, with -P (no script or current folder
+# first on sys.path): the package comes from PYTHONPATH (a baseline checkout) or the install
+_NEUTRAL = tempfile.gettempdir()
 
 
 def _env(cache: str | None, tree: str | None) -> dict[str, str]:
@@ -101,7 +108,9 @@ def _env(cache: str | None, tree: str | None) -> dict[str, str]:
 
 def startup_once(scenario: str, env: dict[str, str]) -> dict[str, float]:
     """One fresh process: import, create_app, server start, first health answer (seconds)."""
-    out = subprocess.run([sys.executable, "-c", CHILD, scenario], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", CHILD, scenario], env=env, capture_output=True, text=True, timeout=120, cwd=_NEUTRAL
+    )  # fmt: skip
     if out.returncode != 0:
         raise RuntimeError(f"start-up child failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -122,7 +131,7 @@ def serve_ready(scenario: str, timeout: float = 60.0, env: dict[str, str] | None
     env = env if env is not None else _env(None, None)
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--scenario", scenario],
+        [sys.executable, "-P", "-m", "mockserver", "serve", "--port", str(port), "--scenario", scenario], cwd=_NEUTRAL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     try:
@@ -185,7 +194,8 @@ def main() -> int:
         for run in runs:
             samples = measure(run, lambda env: startup_once(args.scenario, env))
             med = {k: statistics.median(s[k] for s in samples) * 1000 for k in ("import", "create", "start", "total")}
-            print(f"  [{run[0]}] APIs seeded from the cache: {', '.join(samples[-1]['cached']) or 'none'}")
+            where = str(Path(samples[-1]["from"]).parent.parent)
+            print(f"  [{run[0]}] {where}; APIs seeded from the cache: {', '.join(samples[-1]['cached']) or 'none'}")
             once("  import mockserver.testing", med["import"])
             once("  create_app (specs, seeding)", med["create"])
             once("  server start (uvicorn thread)", med["start"])
