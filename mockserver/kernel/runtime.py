@@ -10,7 +10,8 @@ re-seeding would give the same rows: with a frozen clock, at the very instant it
 with the real clock, within `REANCHOR_SECONDS` of it (the state is then exactly that of a
 server started at the capture and left alone since, as any server's data ages with wall
 time). Anywhere else (a clock moved by a test, a long-running sandbox) the reset seeds
-again at the current clock and captures that.
+again at the current clock and captures that. A server's first seeding may take an entry
+of the disk cache instead (kernel/seedcache.py), under the same clock rule.
 """
 
 from __future__ import annotations
