@@ -151,7 +151,9 @@ def load_scenario(name: str | Path | None) -> dict[str, Any]:
     cached = _cache_file(text)
     if cached is not None:
         try:
-            return orjson.loads(cached.read_bytes())
+            kept = orjson.loads(cached.read_bytes())
+            if isinstance(kept, dict):  # anything else is a damaged entry: parse again
+                return kept
         except (OSError, orjson.JSONDecodeError):
             pass
     data = parse_scenario(text, str(path))
