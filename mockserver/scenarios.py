@@ -158,7 +158,10 @@ def load_scenario(name: str | Path | None) -> dict[str, Any]:
             pass
     data = parse_scenario(text, str(path))
     if cached is not None:  # only a scenario that passed every check is kept
+        from .kernel.seedcache import prune
+
         store_plain_json(cached.parent, cached, data)
+        prune(cached.parent, 64, 64 * 1024 * 1024)  # the newest (a code change makes new keys)
     return data
 
 

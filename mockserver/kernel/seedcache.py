@@ -131,19 +131,24 @@ class SeedCache:
             return
 
     def _prune(self) -> None:
-        entries = []
-        for path in self.folder.glob("*.json"):
+        prune(self.folder, KEEP_FILES, KEEP_BYTES)
+
+
+def prune(folder: Path, keep_files: int, keep_bytes: int) -> None:
+    """Keep the newest entries of a cache folder: at most `keep_files`, `keep_bytes` together."""
+    entries = []
+    for path in folder.glob("*.json"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    entries.sort(reverse=True)
+    total = 0
+    for index, (_, size, path) in enumerate(entries):
+        total += size
+        if index >= keep_files or total > keep_bytes:
             try:
-                stat = path.stat()
+                os.unlink(path)
             except OSError:
-                continue
-            entries.append((stat.st_mtime, stat.st_size, path))
-        entries.sort(reverse=True)
-        total = 0
-        for index, (_, size, path) in enumerate(entries):
-            total += size
-            if index >= KEEP_FILES or total > KEEP_BYTES:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+                pass

@@ -9,6 +9,7 @@ assumed.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -250,3 +251,14 @@ def test_a_parsed_scenario_is_kept_by_content_and_never_served_stale(cache, tmp_
     with pytest.raises(ScenarioError):
         load_scenario(str(path))
     assert set(entries.glob("*.json")) == before  # a refused scenario is never kept
+
+
+def test_the_cache_keeps_only_its_newest_entries(tmp_path):
+    for i in range(6):
+        path = tmp_path / f"entry-{i}.json"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))  # entry-5 is the newest
+    seedcache.prune(tmp_path, keep_files=4, keep_bytes=10_000)
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [f"entry-{i}.json" for i in (2, 3, 4, 5)]
+    seedcache.prune(tmp_path, keep_files=4, keep_bytes=250)
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["entry-4.json", "entry-5.json"]
