@@ -146,7 +146,7 @@ def load_scenario(name: str | Path | None) -> dict[str, Any]:
     Raises ScenarioError naming every problem with its line and column."""
     if name in EMPTY_NAMES:
         return {}
-    path = scenario_path(name)  # type: ignore[arg-type]
+    path = scenario_path(name)
     text = path.read_text(encoding="utf-8")
     cached = _cache_file(text)
     if cached is not None:

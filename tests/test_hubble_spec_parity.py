@@ -22,7 +22,7 @@ from openapi_core import OpenAPI
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 REPO = Path(__file__).resolve().parents[1]
-OUR_SPEC = REPO / "mockserver" / "resources" / "hubble-openapi.yaml"
+OUR_SPEC = REPO / "resources" / "hubble-openapi.yaml"
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ERROR_CODES = ("400", "401", "403", "404", "429", "500", "503")

@@ -15,14 +15,23 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
 
 from . import undeclared
-from .errors import ApiError, ErrorRenderer
+from .errors import (
+    ApiError,
+    BadRequest,
+    ErrorRenderer,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+)
 from .faults import FaultDisconnect
 from .ratelimit import Decision
 from .spec import NoRoute, Operation, Spec, Violation, dumps
@@ -82,7 +91,7 @@ class RequestHeaders(Headers):
 
     _first: dict[str, str] | None = None
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         first = self._first
         if first is None:
             first = {}
@@ -105,7 +114,7 @@ class ApiMount:
         self,
         name: str,
         spec: Spec,
-        handlers: dict[str, Handler],
+        handlers: Mapping[str, Handler],
         runtime: Runtime,
         model: Any,
         render_error: ErrorRenderer,
@@ -187,9 +196,9 @@ class ApiMount:
             raise  # a connection fault where the server offers no socket: the client sees an error
         except Exception as exc:  # a bug in the fake: say so in the API's shape, never crash
             log.exception("handler failed")
-            err = ApiError(500, f"internal error in the fake: {type(exc).__name__}: {exc}")
-            reply = Reply(body=self.render_error(err), status=500)
-            entry["error"] = err.message
+            crash = InternalError(f"internal error in the fake: {type(exc).__name__}: {exc}")
+            reply = Reply(body=self.render_error(crash), status=500)
+            entry["error"] = crash.message
         finally:
             if call is not None and call.debug:
                 entry["debug"] = call.debug
@@ -203,12 +212,11 @@ class ApiMount:
             return self.spec.match(method, path)
         except NoRoute as exc:
             if exc.allowed:
-                raise ApiError(
-                    405,
+                raise MethodNotAllowed(
                     f"method {method} is not allowed on {path}; allowed: {', '.join(exc.allowed)}",
                     headers={"Allow": ", ".join(exc.allowed)},
                 ) from None
-            raise ApiError(404, f"no such endpoint: {method} {path}") from None
+            raise NotFound(f"no such endpoint: {method} {path}") from None
 
     async def _fault(
         self, op: Operation, method: str, path: str, headers: Headers, request_id: str,
@@ -245,7 +253,7 @@ class ApiMount:
                     refused = {"Retry-After": str(decision.retry_after)}
                     if self.rate_limited_headers is not None:
                         refused.update(self.rate_limited_headers(call))
-                    raise ApiError(429, f"rate limit exceeded; retry after {decision.retry_after} s", headers=refused)
+                    raise RateLimited(f"rate limit exceeded; retry after {decision.retry_after} s", headers=refused)
 
     def _validate(self, call: Call, raw_params: dict[str, str], entry: dict[str, Any]) -> None:
         violations = self._parse_and_validate(call, raw_params)
@@ -253,7 +261,7 @@ class ApiMount:
         if violations or ignored:
             entry["violations"] = [v.as_dict() for v in violations + ignored]
         if violations:
-            raise ApiError(400, "the request does not match the API specification", violations=violations)
+            raise BadRequest("the request does not match the API specification", violations=violations)
 
     async def _handle(self, call: Call) -> Reply:
         result = self.handlers[call.op.operation_id](call)
@@ -273,8 +281,7 @@ class ApiMount:
             if problems:
                 entry["response_violations"] = [v.as_dict() for v in problems]
                 if rt.settings.strict:
-                    err = ApiError(
-                        500,
+                    err = InternalError(
                         "the fake produced a response that breaks its own specification",
                         violations=problems,
                     )
@@ -346,9 +353,9 @@ class _ResponseChecks:
 _RESPONSE_CHECKS = _ResponseChecks()
 
 
-class BodyTooLarge(ApiError):
+class BodyTooLarge(PayloadTooLarge):
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+        super().__init__(f"the request body is larger than {limit} bytes")
 
 
 async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) -> bytes:

@@ -38,11 +38,11 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeGuard
 
 import re2
 
-from .errors import ApiError
+from .errors import BadRequest
 
 KINDS = ("latency", "status", "reset", "empty", "truncated")
 CONNECTION_KINDS = ("reset", "empty", "truncated")
@@ -75,7 +75,7 @@ class FaultDisconnect(ConnectionResetError):
     transport): raised to the caller instead, as the nearest thing to a dropped connection."""
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     if isinstance(value, int):
@@ -95,7 +95,7 @@ def compile_path(pattern: str) -> Any:
         ) from None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -267,11 +267,11 @@ class Fault:
         if self.kind == "latency":
             return False
         if self.kind == "status":
+            status = self.status if self.status is not None else 500  # validate_rule requires one
             await _drain(receive)
-            body = error_bytes(int(self.status), self.message)
+            body = error_bytes(status, self.message)
             raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-            status = int(self.status)
             if status == 429 or (status == 503 and self.retry_after is not None):  # where the specs document it
                 raw.append((b"retry-after", str(self.retry_after if self.retry_after is not None else 1).encode()))
             await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -384,12 +384,12 @@ class FaultRegistry:
         if header:
             self._check_admin(headers)
             if len(header) > MAX_HEADER_CHARS:
-                raise ApiError(400, f"invalid X-Mock-Fault header: longer than {MAX_HEADER_CHARS} characters")
+                raise BadRequest(f"invalid X-Mock-Fault header: longer than {MAX_HEADER_CHARS} characters")
             self._headers += 1
             try:
                 fault = Fault.from_dict(parse_header(header), f"header-{self._headers}", self.seed)
             except FaultError as exc:
-                raise ApiError(400, f"invalid X-Mock-Fault header {header!r}: {exc}") from None
+                raise BadRequest(f"invalid X-Mock-Fault header {header!r}: {exc}") from None
             if fault.probability < 1.0 and fault._rng.random() >= fault.probability:
                 return None
             return fault
@@ -413,8 +413,7 @@ class FaultRegistry:
             return
         given = (headers.get(ADMIN_HEADER) or "").encode("latin-1", "replace")
         if not hmac.compare_digest(given, self.admin_token.encode("utf-8")):
-            raise ApiError(
-                400,
+            raise BadRequest(
                 "the X-Mock-Fault header needs 'X-Mock-Admin-Token: <MOCKSERVER_ADMIN_TOKEN>' "
                 "(this server's control plane is protected)",
             )

@@ -7,6 +7,7 @@ restarted server with saved state carries on without collisions.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import uuid
@@ -41,8 +42,6 @@ class Ids:
 
     def token(self, kind: str, nbytes: int = 24) -> str:
         """URL-safe random-looking token."""
-        import base64
-
         raw = b""
         while len(raw) < nbytes:
             raw += self.digest(kind)

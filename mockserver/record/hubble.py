@@ -1,5 +1,5 @@
 """Reading a Hubble organization through its documented read-only calls into the `hubble:`
-section of a scenario (the `recorded:` block that apis/hubble/models_recorded.py seeds).
+section of a scenario (the `recorded:` block that apis/hubble/models/recorded.py seeds).
 
 Steps, each resumable: organization, API keys (names and scopes only), devices (every page),
 device details (encryption and EID rotation: the list view does not show them), packets of

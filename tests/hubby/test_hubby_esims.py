@@ -11,7 +11,7 @@ import jwt
 import pytest
 from hubby_helpers import create, simulate
 
-from mockserver.apis.hubby.models_esims import luhn_valid
+from mockserver.apis.hubby.models.esims import luhn_valid
 from mockserver.testing import MockServer
 
 

@@ -34,6 +34,7 @@ def _backend(runtime: Runtime) -> BumblebeeBackend:
 
 def mount(runtime: Runtime) -> ApiMount:
     backend = _backend(runtime)
+    assert backend.spec is not None  # _backend sets it
     return ApiMount(NAME, backend.spec, routes.HANDLERS, runtime, backend, errors.render)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ...kernel.errors import ApiError
+from ...kernel.errors import ApiError, BadRequest
 from ...kernel.spec import Violation
 
 DATA_TYPES = (
@@ -35,9 +35,9 @@ def render(err: ApiError) -> dict[str, Any]:
     return {"error": headline, "details": details}
 
 
-def invalid(field: str, message: str) -> ApiError:
+def invalid(field: str, message: str) -> BadRequest:
     """A 400 about one field of the request body (rules the schema cannot express)."""
-    return ApiError(400, "Invalid request", violations=[Violation(f"body.{field}", message)])
+    return BadRequest("Invalid request", violations=[Violation(f"body.{field}", message)])
 
 
 def _field(location: str) -> str:

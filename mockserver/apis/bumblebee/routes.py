@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...kernel.api import Call, Reply
-from ...kernel.errors import ApiError
+from ...kernel.errors import NotFound
 from .models import BumblebeeBackend
 from .payloads import utc_time
 from .webhooks import Emitter, render_message
@@ -77,7 +77,7 @@ def resend_webhook_message(call: Call) -> Reply:
     emitter = _emitter(call)
     message_id = call.path_params["message_id"]
     if emitter.message(webhook_id, message_id) is None:
-        raise ApiError(404, "Message not found")
+        raise NotFound("Message not found")
     return Reply(render_message(emitter.resend(hook, message_id)), status=202)
 
 

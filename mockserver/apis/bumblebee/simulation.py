@@ -43,7 +43,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...control.common import json_body
-from ...kernel.errors import ApiError
+from ...kernel.errors import ApiError, BadRequest
 from . import payloads
 from .errors import DATA_TYPES, invalid, render
 from .models import BumblebeeBackend, _zone, check, round_to_5
@@ -123,7 +123,7 @@ class World:
                 "trigger_type", "trigger_type only applies to nodes whose behavior_profile is unless"
             )
 
-        now = b.now
+        now = b.now()
         rng = b.rng("report")
         state = dict(node) if node is not None else self._stranger(sigfox_id)
         sent_at = _time(request, "sent_at", now)
@@ -357,7 +357,7 @@ def control_routes(runtime: Runtime, backend: BumblebeeBackend, emitter: Emitter
     def sigfox_report(p: dict, body: Any) -> tuple[int, Any]:
         sigfox_id = p["sigfox_id"].upper()
         if not all(c in "0123456789ABCDEF" for c in sigfox_id) or not 1 <= len(sigfox_id) <= 8:
-            raise ApiError(400, "a Sigfox id is 1 to 8 hexadecimal digits")
+            raise BadRequest("a Sigfox id is 1 to 8 hexadecimal digits")
         return 201, world.report(b.node_by_sigfox(sigfox_id), sigfox_id, body)
 
     def settings_get(p: dict, body: Any) -> tuple[int, Any]:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from ...kernel.api import Call
-from ...kernel.errors import ApiError
+from ...kernel.errors import Forbidden, Unauthorized
 from ...kernel.ratelimit import Limit
 from ...kernel.validation import parse_request
 
@@ -21,14 +21,14 @@ def authenticate(call: Call):  # noqa: ANN201 - returns the model's Principal
     header = call.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <api key>'")
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <api key>'")
     principal = call.model.principal_for(token.strip())
     org_id = call.path_params.get("org_id")
     if org_id is not None and org_id != principal.org_id:
-        raise ApiError(401, "this API key does not belong to the organization in the path")
+        raise Unauthorized("this API key does not belong to the organization in the path")
     scope = call.op.ext("x-required-scope")
     if scope and scope not in principal.scopes:
-        raise ApiError(403, f"this API key lacks the scope '{scope}' required by {call.op.operation_id}")
+        raise Forbidden(f"this API key lacks the scope '{scope}' required by {call.op.operation_id}")
     return principal
 
 

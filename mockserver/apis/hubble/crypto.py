@@ -398,8 +398,8 @@ def encrypt(
         return bytes([PROTOCOL_EAX << 2]) + salt + eax_eid(device.key, value, exp) + ciphertext + tag
     if device.network_id is None:
         raise ValueError("a NONE device needs a network_id to broadcast")
-    header = (PROTOCOL_UNENCRYPTED << _NETWORK_ID_BITS) | device.network_id
-    return header.to_bytes(5, "big") + payload
+    prefix = (PROTOCOL_UNENCRYPTED << _NETWORK_ID_BITS) | device.network_id
+    return prefix.to_bytes(5, "big") + payload
 
 
 # ---------------------------------------------------------------------------
@@ -411,12 +411,14 @@ def encrypt(
 _TableKey = tuple
 
 
-def _group_of(device: DeviceKey) -> tuple | None:
+def _group_of(device: DeviceKey) -> tuple:
+    """The EID tables an encrypted device's advertisements are looked up in (an unencrypted
+    device is found by its network id instead, and has none)."""
     if device.encryption in _CTR_TYPES:
         return ("day",) if device.counter_source == UNIX_TIME else ("uptime",)
     if device.encryption == AES_128_EAX:
         return ("eax", device.period_exponent)
-    return None
+    raise ValueError(f"a {device.encryption} device has no EID table group")
 
 
 class Decoder:

@@ -30,7 +30,7 @@ import base64
 import binascii
 import hashlib
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from ...control.common import ControlError, json_body
 from . import crypto
-from .models_packets import TERRESTRIAL
+from .models.packets import TERRESTRIAL
 
 if TYPE_CHECKING:
     from ...kernel.runtime import Runtime
@@ -64,7 +64,7 @@ class Transmitter:
         self._homes: dict[str, tuple[float, float]] = {}
         # Faker's local_latlng() filters its whole place list on every call; the same draw
         # from the list filtered once (its own provider and random stream: the same homes)
-        self._geo = self._places.local_latlng.__self__
+        self._geo = cast(Any, self._places.local_latlng).__self__  # the bound method's provider
         self._us_places = [loc for loc in self._geo.land_coords if loc[3] == "US"]
 
     def home(self, device_id: str) -> tuple[float, float]:
@@ -250,7 +250,7 @@ def make_advertisements(backend: HubbleBackend, body: dict[str, Any]) -> dict[st
 
 def control_routes(runtime: Runtime) -> list[Route]:
     def backend() -> HubbleBackend:
-        return runtime.backends["hubble"]  # type: ignore[return-value]
+        return cast("HubbleBackend", runtime.backends["hubble"])  # the runtime holds backends untyped
 
     async def packets(request: Request) -> JSONResponse:
         result = simulate_packets(backend(), await json_body(request, required=False))

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ...kernel.api import Call
-from ...kernel.errors import ApiError
+from ...kernel.errors import Unauthorized
 from .errors import current_operation
 
 HEADERS = ("x-api-key", "x-timestamp", "x-signature")
@@ -59,7 +59,7 @@ def _session(call: Call) -> dict[str, Any]:
     header = call.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "Invalid or expired session: send 'Authorization: Bearer <session JWT from POST /webapp/auth/exchange>'")
+        raise Unauthorized("Invalid or expired session: send 'Authorization: Bearer <session JWT from POST /webapp/auth/exchange>'")
     return call.model.session_principal(token.strip())
 
 
@@ -68,26 +68,25 @@ def _hmac(call: Call) -> dict[str, Any]:
     missing = [h for h in HEADERS if not (headers.get(h) or "").strip()]
     if missing:
         names = ", ".join(missing)
-        raise ApiError(401, f"Missing authentication headers: {names} (every partner call needs x-api-key, x-timestamp and x-signature)")
+        raise Unauthorized(f"Missing authentication headers: {names} (every partner call needs x-api-key, x-timestamp and x-signature)")
     api_key = headers["x-api-key"].strip()
     partner = call.model.partner_by_key(api_key)
     if partner is None:
-        raise ApiError(401, f"Invalid API key: no partner has the key '{api_key}' (staging and production keys differ)")
+        raise Unauthorized(f"Invalid API key: no partner has the key '{api_key}' (staging and production keys differ)")
     if not partner.get("is_active", True):
-        raise ApiError(401, f"Invalid API key: the key '{api_key}' is inactive")
+        raise Unauthorized(f"Invalid API key: the key '{api_key}' is inactive")
     raw_ts = headers["x-timestamp"].strip()
     expected = strings_to_sign(raw_ts, call.method, call.path, call.raw_query)
     call.debug["expected_string_to_sign"] = expected
     if not _is_ms_timestamp(raw_ts):
-        raise ApiError(401, f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
+        raise Unauthorized(f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
     _check_timestamp(call, raw_ts)
     given = headers["x-signature"].strip()
     secret = partner["secret"]
     matches = [hmac.compare_digest(given.encode(), sign(secret, s).encode()) for s in expected]
     if not any(matches):
         call.debug["signature_received"] = given
-        raise ApiError(
-            401,
+        raise Unauthorized(
             f"Invalid signature: x-signature must be the lowercase hex HMAC-SHA256, with this key's secret, of "
             f"'{expected[0]}' or '{expected[1]}'{_hint(given, secret, raw_ts, call)}",
         )
@@ -115,8 +114,7 @@ def _check_timestamp(call: Call, raw_ts: str) -> None:
         against = f"{_offset(sandbox)} the server clock"
     else:
         against = f"{_offset(real)} real time and {_offset(sandbox)} the sandbox clock"
-    raise ApiError(
-        401,
+    raise Unauthorized(
         f"Request timestamp is too old or too far in the future: x-timestamp {raw_ts} is {against}; "
         f"the accepted window is {window:g} s either way of real time or of the sandbox clock{hint}",
     )

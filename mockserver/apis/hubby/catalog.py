@@ -156,7 +156,7 @@ class Catalog:
 def generate(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(countries, packages) for a seed: same seed, same catalogue. The records are shared
     between calls: like every stored record they are replaced, never changed in place."""
-    countries = [
+    countries: list[dict[str, Any]] = [
         {"iso2": iso2, "iso3": iso3, "name": name, "region": region}
         for iso2, iso3, name, region in COUNTRIES
     ]

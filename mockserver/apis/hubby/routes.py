@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...kernel.api import Call
-from ...kernel.errors import ApiError
-from .models_traveler import compatibility
+from ...kernel.errors import NotFound
+from .models.traveler import compatibility
 
 
 def _ok(data: Any, message: str | None = None) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def delete_booking_by_external_id(call: Call) -> dict:
     external_id = call.param("id")
     booking = call.model.find_booking_by_external_id(call.principal, external_id)
     if booking is None:
-        raise ApiError(404, f"Booking not found: no booking has booking_id {external_id}")
+        raise NotFound(f"Booking not found: no booking has booking_id {external_id}")
     return _ok(call.model.booking_view(call.model.cancel_booking(booking)), "Booking cancelled successfully")
 
 
@@ -57,7 +57,7 @@ def list_packages(call: Call) -> dict:
 def get_package(call: Call) -> dict:
     package = call.model.catalog.by_id.get(call.param("id"))
     if package is None:
-        raise ApiError(404, f"Package not found: {call.param('id')}")
+        raise NotFound(f"Package not found: {call.param('id')}")
     return _ok(package)
 
 

@@ -70,7 +70,7 @@ class HubbyWebhooks:
     # -- sending --------------------------------------------------------------------------------
     def emit(self, event: str, partner_id: str, data: dict[str, Any], *, booking: str | None = None) -> dict[str, Any]:
         b = self.b
-        body = {"event": event, "timestamp": iso(b.now), "data": data}
+        body = {"event": event, "timestamp": iso(b.now()), "data": data}
         entry = b.log(event, partner_id, booking=booking, payload=body)
         partner = b.partners.get(partner_id) or {}
         rt = b.runtime
@@ -140,7 +140,7 @@ class HubbyWebhooks:
         esim = {**esim, "packages": [entry if p["entry_id"] == entry_id else p for p in esim["packages"]]}
         b.esims.put(iccid, esim)
         booking = b.bookings.get(entry["booking"] or esim["booking"])
-        now = b.now
+        now = b.now()
         activated = entry["activated_at"] if entry["activated_at"] is not None else now
         expires = entry["expires_at"] if entry["expires_at"] is not None else activated + entry["duration_days"] * DAY
         total = entry["total_bytes"]
@@ -172,7 +172,7 @@ class HubbyWebhooks:
     def _schedule_booking(self, booking: dict[str, Any], *, immediate: bool) -> None:
         if booking["status"] == "CANCELLED":
             return
-        now = self.b.now
+        now = self.b.now()
         for kind in ("within_cutoff", "about_to_depart"):
             due = self._due(booking, kind)
             if due is None:
@@ -187,7 +187,7 @@ class HubbyWebhooks:
         if booking.get(_FLAG[kind]) is not None:
             return None
         partner = self.b.partners.get(booking["partner"]) or {}
-        if self.b.now >= booking["departure_ts"]:
+        if self.b.now() >= booking["departure_ts"]:
             return None
         if kind == "within_cutoff":
             return booking["departure_ts"] - float(partner.get("cutoff_days", 7)) * DAY
@@ -203,13 +203,13 @@ class HubbyWebhooks:
         if booking is None or booking["status"] == "CANCELLED":
             return
         due = self._due(booking, kind)
-        if due is None or b.now + _EPS < due:
+        if due is None or b.now() + _EPS < due:
             return  # sent already, or a stale timer for an older departure
-        b.bookings.put(booking_id, {**booking, _FLAG[kind]: b.now})
+        b.bookings.put(booking_id, {**booking, _FLAG[kind]: b.now()})
         departure = parse_iso(booking["departure_date"])
         user = booking.get("external_user_id")
         installed = any((b.esims.get(i) or {}).get("status") == "installed" for i in booking["esims"])
-        left = booking["departure_ts"] - b.now
+        left = booking["departure_ts"] - b.now()
         if kind == "within_cutoff":
             data = _compact(external_user_id=user, booking_id=self._booking_ref(booking),
                             departure_date=departure.as_datetime_string(),
@@ -225,7 +225,7 @@ class HubbyWebhooks:
         """Time thresholds (time-limited, unlimited) and expiry of an active package."""
         if entry["status"] != "active" or entry["activated_at"] is None:
             return
-        now = self.b.now
+        now = self.b.now()
         span = entry["expires_at"] - entry["activated_at"]
         if entry["package_type"] in TIME_TYPES:
             for t in THRESHOLDS:
@@ -243,7 +243,7 @@ class HubbyWebhooks:
         if entry is None or entry["status"] != "active" or threshold in entry["thresholds"]:
             return
         due = entry["activated_at"] + (entry["expires_at"] - entry["activated_at"]) * threshold / 100.0
-        if b.now + _EPS < due:
+        if b.now() + _EPS < due:
             return
         self._usage(iccid, entry_id, threshold)
         b.runtime.store.flush()

@@ -17,14 +17,12 @@ partner, packages queued onto it. Classic (no external_user_id): one eSIM per pr
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.spec import Violation
-from .timeutil import DAY, iso
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
+from ....kernel.errors import BadRequest, Conflict, NotFound
+from ....kernel.spec import Violation
+from ..timeutil import DAY, iso
+from .state import HubbyState
 
 SMDP_ADDRESS = "smdp.hubbyesim.example"
 APN = "hubby"
@@ -32,24 +30,21 @@ DATA_TYPES = ("data-limited", "starter")  # usage thresholds follow data; the ot
 THRESHOLDS = (20, 50, 80)
 
 
-class StateConflict(ApiError):
+class StateConflict(Conflict):
     """A simulated step that the current state does not allow (409 on the control plane)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(409, message)
 
-
-class EsimRules:
+class EsimsMixin(HubbyState):
     """Mixed into HubbyBackend: eSIMs, packages on them, tokens and traveler views."""
 
     # -- redemption ---------------------------------------------------------------------------
     def redeem_promo_code(
-        self: HubbyBackend, code: str, external_user_id: str | None, destination: str | None
+        self, code: str, external_user_id: str | None, destination: str | None
     ) -> dict[str, Any]:
         """A traveler redeems a code: its package lands (queued) on an eSIM."""
         promo = self.promo_codes.get(code)
         if promo is None:
-            raise ApiError(404, f"Promo code not found: {code}")
+            raise NotFound(f"Promo code not found: {code}")
         if promo["cancelled_at"] is not None:
             raise StateConflict(f"promo code {code} belongs to a cancelled booking")
         if promo["redeemed_at"] is not None:
@@ -65,7 +60,7 @@ class EsimRules:
         entry = self._entry(package, booking, promo["promo_code"], user, "booking")
         esim = {**esim, "packages": [*esim["packages"], entry]}
         self.esims.put(esim["iccid"], esim)
-        now = self.now
+        now = self.now()
         promo = {**promo, "redeemed_at": now, "esim": esim["iccid"], "external_user_id": user}
         if promo["type"] == "booking_without_destination":
             promo.update(package_id=package["id"], package_size=package["size"], iso3=package["iso3"],
@@ -80,7 +75,7 @@ class EsimRules:
         self.webhooks.promo_code_redeemed(promo)
         return {"promo_code": code, "esim": esim["iccid"], "package": entry["entry_id"]}
 
-    def _pick_for_destinationless(self: HubbyBackend, promo: dict[str, Any], destination: str | None) -> dict[str, Any]:
+    def _pick_for_destinationless(self, promo: dict[str, Any], destination: str | None) -> dict[str, Any]:
         if not destination:
             raise StateConflict(
                 f"promo code {promo['promo_code']} has no destination: the traveler picks one when redeeming "
@@ -95,7 +90,7 @@ class EsimRules:
             raise StateConflict(f"no single {promo['package_type']} package {size or ''} covers {destination}")
         return packages[0]
 
-    def _esim_for(self: HubbyBackend, booking: dict[str, Any], user: str | None, promo: dict[str, Any]) -> dict[str, Any]:
+    def _esim_for(self, booking: dict[str, Any], user: str | None, promo: dict[str, Any]) -> dict[str, Any]:
         if user:
             for esim in self.esims.values():
                 if esim["partner"] == booking["partner"] and esim["external_user_id"] == user and esim["esim_type"] == "universal":
@@ -104,7 +99,7 @@ class EsimRules:
         self.log("esim.created", booking["partner"], booking=booking["id"], iccid=esim["iccid"], promo_code=promo["promo_code"])
         return esim
 
-    def _new_esim(self: HubbyBackend, booking: dict[str, Any], user: str | None, esim_type: str) -> dict[str, Any]:
+    def _new_esim(self, booking: dict[str, Any], user: str | None, esim_type: str) -> dict[str, Any]:
         rng = self.ids.rng("esim")
         while True:
             body = "893107" + "".join(str(rng.randrange(10)) for _ in range(12))
@@ -126,13 +121,13 @@ class EsimRules:
             "esim_type": esim_type,
             "packages": [],
             "status_updated_at": None,
-            "created_at": self.now,
+            "created_at": self.now(),
         }
         self.esims.put(iccid, record)
         return record
 
     def _entry(
-        self: HubbyBackend, package: dict[str, Any], booking: dict[str, Any] | None, code: str | None, user: str | None, origin: str
+        self, package: dict[str, Any], booking: dict[str, Any] | None, code: str | None, user: str | None, origin: str
     ) -> dict[str, Any]:
         return {
             "entry_id": self.ids.uuid("esim_package"),
@@ -153,35 +148,35 @@ class EsimRules:
             "external_user_id": user,
             "origin": origin,
             "thresholds": [],
-            "queued_at": self.now,
+            "queued_at": self.now(),
         }
 
     # -- the traveler's device ------------------------------------------------------------------
-    def esim(self: HubbyBackend, iccid: str, partner: dict[str, Any] | None = None) -> dict[str, Any]:
+    def esim(self, iccid: str, partner: dict[str, Any] | None = None) -> dict[str, Any]:
         esim = self.esims.get(iccid)
         if esim is None or (partner is not None and esim["partner"] != partner["id"]):
-            raise ApiError(404, f"eSIM not found: {iccid}")
+            raise NotFound(f"eSIM not found: {iccid}")
         return esim
 
-    def install_esim(self: HubbyBackend, iccid: str) -> dict[str, Any]:
+    def install_esim(self, iccid: str) -> dict[str, Any]:
         esim = self.esim(iccid)
         if esim["status"] == "installed":
             raise StateConflict(f"eSIM {iccid} is already installed")
-        esim = {**esim, "status": "installed", "status_updated_at": self.now}
+        esim = {**esim, "status": "installed", "status_updated_at": self.now()}
         self.esims.put(iccid, esim)
         self.webhooks.esim_event("esim.installed", esim)
         return esim
 
-    def remove_esim(self: HubbyBackend, iccid: str) -> dict[str, Any]:
+    def remove_esim(self, iccid: str) -> dict[str, Any]:
         esim = self.esim(iccid)
         if esim["status"] != "installed":
             raise StateConflict(f"eSIM {iccid} is not installed (status {esim['status']})")
-        esim = {**esim, "status": "removed", "status_updated_at": self.now}
+        esim = {**esim, "status": "removed", "status_updated_at": self.now()}
         self.esims.put(iccid, esim)
         self.webhooks.esim_event("esim.removed", esim)
         return esim
 
-    def activate_package(self: HubbyBackend, iccid: str, package_id: str | None = None) -> dict[str, Any]:
+    def activate_package(self, iccid: str, package_id: str | None = None) -> dict[str, Any]:
         """The traveler arrives and attaches to a network: a queued package starts."""
         esim = self.esim(iccid)
         if esim["status"] != "installed":
@@ -194,8 +189,8 @@ class EsimRules:
             raise StateConflict(f"eSIM {iccid} has no queued package" + (f" {package_id}" if package_id else ""))
         return self._activate(esim, queued[0]["entry_id"])
 
-    def _activate(self: HubbyBackend, esim: dict[str, Any], entry_id: str) -> dict[str, Any]:
-        now = self.now
+    def _activate(self, esim: dict[str, Any], entry_id: str) -> dict[str, Any]:
+        now = self.now()
         entry = _find(esim, entry_id)
         entry = {**entry, "status": "active", "activated_at": now, "expires_at": now + entry["duration_days"] * DAY}
         esim = _replace_entry(esim, entry)
@@ -204,7 +199,7 @@ class EsimRules:
         return entry
 
     def consume(
-        self: HubbyBackend, iccid: str, *, nbytes: int | None = None, percent: float | None = None, package_id: str | None = None
+        self, iccid: str, *, nbytes: int | None = None, percent: float | None = None, package_id: str | None = None
     ) -> dict[str, Any]:
         """The traveler uses data on the active package (or the one named)."""
         esim = self.esim(iccid)
@@ -231,7 +226,7 @@ class EsimRules:
             self._end_package(iccid, entry["entry_id"], "depleted")
         return _find(self.esims[iccid], entry["entry_id"])
 
-    def _end_package(self: HubbyBackend, iccid: str, entry_id: str, status: str) -> None:
+    def _end_package(self, iccid: str, entry_id: str, status: str) -> None:
         esim = self.esims[iccid]
         entry = _find(esim, entry_id)
         if entry["status"] != "active":
@@ -244,25 +239,25 @@ class EsimRules:
         if topups and esim["status"] == "installed":
             self._activate(esim, topups[0]["entry_id"])
 
-    def expire_due(self: HubbyBackend, iccid: str, entry_id: str) -> None:
+    def expire_due(self, iccid: str, entry_id: str) -> None:
         """Timer: a package reached expires_at (re-checked: resets and restores leave stale timers)."""
         esim = self.esims.get(iccid)
         if esim is None:
             return
         entry = next((p for p in esim["packages"] if p["entry_id"] == entry_id), None)
-        if entry is None or entry["status"] != "active" or entry["expires_at"] is None or self.now < entry["expires_at"] - 1e-6:
+        if entry is None or entry["status"] != "active" or entry["expires_at"] is None or self.now() < entry["expires_at"] - 1e-6:
             return
         self._end_package(iccid, entry_id, "expired")
 
     # -- top-ups --------------------------------------------------------------------------------
-    def top_up(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def top_up(self, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         esim = self.esim(body["iccid"], partner)
         problems: list[Violation] = []
         package = None
         if body.get("package_id"):
             package = self.catalog.by_id.get(body["package_id"])
             if package is None:
-                raise ApiError(404, f"Package not found: {body['package_id']}")
+                raise NotFound(f"Package not found: {body['package_id']}")
             if package["package_type"] != "data-limited":
                 problems.append(Violation("package_id", f"top-ups are always data-limited; {package['id']} is {package['package_type']}"))
         else:
@@ -279,7 +274,7 @@ class EsimRules:
                 missing: list[Violation] = []
                 resolved = self._resolve_spec(0, {**spec, "destination": dest, "package_type": "data-limited"}, None, problems, missing)
                 if missing:
-                    raise ApiError(404, "Package not found", violations=[Violation(v.location.replace("package_specifications.0", "package_specification"), v.message) for v in missing])
+                    raise NotFound("Package not found", violations=[Violation(v.location.replace("package_specifications.0", "package_specification"), v.message) for v in missing])
                 if len(resolved) > 1:
                     problems.append(Violation("package_specification.destination", "a top-up is one package: no single package covers all these destinations"))
                 package = resolved[0] if len(resolved) == 1 else None
@@ -287,7 +282,7 @@ class EsimRules:
                     problems.append(Violation("package_specification.package_id", f"top-ups are always data-limited; {package['id']} is {package['package_type']}"))
             problems = [Violation(v.location.replace("package_specifications.0", "package_specification"), v.message) for v in problems]
         if problems or package is None:
-            raise ApiError(400, "Validation failed", violations=problems)
+            raise BadRequest("Validation failed", violations=problems)
         entry = self._entry(package, self.bookings.get(esim["booking"]), None, esim["external_user_id"], "topup")
         esim = {**esim, "packages": [*esim["packages"], entry]}
         self.esims.put(esim["iccid"], esim)
@@ -297,7 +292,7 @@ class EsimRules:
         return self.esims[esim["iccid"]]
 
     # -- views ----------------------------------------------------------------------------------
-    def esim_view(self: HubbyBackend, esim: dict[str, Any]) -> dict[str, Any]:
+    def esim_view(self, esim: dict[str, Any]) -> dict[str, Any]:
         live = [p for p in esim["packages"] if p["status"] in ("active", "queued")]
         unlimited = any(p["total_bytes"] is None for p in live)
         used = sum(p["used_bytes"] for p in live)
@@ -363,4 +358,4 @@ def _entry_view(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["EsimRules", "StateConflict", "luhn_valid"]
+__all__ = ["EsimsMixin", "StateConflict", "luhn_valid"]

@@ -15,13 +15,13 @@ import binascii
 import bisect
 from typing import TYPE_CHECKING, Any
 
-from ...scenarios import ScenarioError
-from . import crypto
-from .models import INVITATION_TTL
-from .models_devices import _check_rotation
+from ....scenarios import ScenarioError
+from .. import crypto
+from .accounts import INVITATION_TTL
+from .devices import _check_rotation
 
 if TYPE_CHECKING:
-    from .models import HubbleBackend
+    from . import HubbleBackend
 
 KNOWN = {"at", "shift_times", "devices", "packets", "users", "invitations", "webhooks", "invoices"}
 
@@ -95,7 +95,7 @@ def _seed_devices(backend: HubbleBackend, org_id: str, items: list[dict[str, Any
             "network_id": rng_net.getrandbits(34) if encryption == crypto.NONE else None,
         }  # fmt: skip
         backend.devices.put(device_id, record)
-        bisect.insort(backend._dev_order.setdefault(org_id, []), (created, device_id))
+        bisect.insort(backend._dev_order.setdefault(org_id, []), device_id, key=backend._order_key)
         backend._decoder(org_id).add(backend._device_key(record))
         out[device_id] = record
     return out

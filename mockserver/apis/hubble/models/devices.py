@@ -13,13 +13,13 @@ import base64
 import bisect
 from typing import TYPE_CHECKING, Any
 
-from ...kernel.errors import ApiError
-from . import crypto
-from .models_common import env_filter, not_found, parse_between, resume_token
+from ....kernel.errors import ApiError, BadRequest, NotFound
+from .. import crypto
+from .common import env_filter, not_found, parse_between, resume_token
+from .state import HubbleState
 
 if TYPE_CHECKING:
-    from ...kernel.store import Store
-    from .models import HubbleBackend
+    from ....kernel.store import Store
 
 MAX_TAGS = 10
 DEFAULT_ENV = "production"
@@ -33,8 +33,8 @@ PROTOCOL_VERSION = {
 }
 
 
-class DevicesMixin:
-    def __init__(self: HubbleBackend, store: Store) -> None:
+class DevicesMixin(HubbleState):
+    def __init__(self, store: Store) -> None:
         self.devices = store.table("hubble.devices")
         # per organization its device ids in (created_ts, id) order: ids only, the sort key
         # is read from the record (a tuple per device would cost 56 bytes each)
@@ -45,7 +45,7 @@ class DevicesMixin:
         self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     # -- indexes ------------------------------------------------------------------------------
-    def _rebuild_devices(self: HubbleBackend) -> None:
+    def _rebuild_devices(self) -> None:
         self._views.clear()
         self._dev_order = {}
         self.decoders = {}
@@ -55,15 +55,15 @@ class DevicesMixin:
         for order in self._dev_order.values():
             order.sort(key=self._order_key)
 
-    def _order_key(self: HubbleBackend, device_id: str) -> tuple[int, str]:
+    def _order_key(self, device_id: str) -> tuple[int, str]:
         record = self.devices.get(device_id)
         return (record["created_ts"] if record is not None else 0, device_id)
 
-    def device_ids(self: HubbleBackend, org_id: str) -> list[str]:
+    def device_ids(self, org_id: str) -> list[str]:
         """The organization's device ids, oldest first (created_ts, then id)."""
         return self._dev_order.get(org_id, [])
 
-    def _decoder(self: HubbleBackend, org_id: str) -> crypto.Decoder:
+    def _decoder(self, org_id: str) -> crypto.Decoder:
         decoder = self.decoders.get(org_id)
         if decoder is None:
             decoder = self.decoders[org_id] = crypto.Decoder()
@@ -77,15 +77,15 @@ class DevicesMixin:
         )
 
     # -- registration -------------------------------------------------------------------------
-    def register_devices(self: HubbleBackend, org_id: str, body: dict[str, Any], created_ts: int | None = None) -> list[dict[str, Any]]:
+    def register_devices(self, org_id: str, body: dict[str, Any], created_ts: int | None = None) -> list[dict[str, Any]]:
         self.org(org_id)
         n = int(body.get("n_devices", 1))
         encryption = body["encryption"]
         names, tags = body.get("names"), body.get("tags")
         if names is not None and len(names) != n:
-            raise ApiError(400, f"names has {len(names)} entries but n_devices is {n}: give one name per device")
+            raise BadRequest(f"names has {len(names)} entries but n_devices is {n}: give one name per device")
         if tags is not None and len(tags) != n:
-            raise ApiError(400, f"tags has {len(tags)} entries but n_devices is {n}: give one tag map per device")
+            raise BadRequest(f"tags has {len(tags)} entries but n_devices is {n}: give one tag map per device")
         rotation = _check_rotation(encryption, body.get("eid_rotation"))
         # equal tag maps of one registration share one dict (records are never changed in
         # place): a batch of 1,000 devices with the same tags holds one map, not 1,000
@@ -107,7 +107,7 @@ class DevicesMixin:
         return out
 
     def _create_device(
-        self: HubbleBackend,
+        self,
         org_id: str,
         encryption: str,
         *,
@@ -150,13 +150,13 @@ class DevicesMixin:
         return out
 
     # -- reading ------------------------------------------------------------------------------
-    def device(self: HubbleBackend, org_id: str, device_id: str) -> dict[str, Any]:
+    def device(self, org_id: str, device_id: str) -> dict[str, Any]:
         record = self.devices.get(device_id)
         if record is None or record["org_id"] != org_id:
             raise not_found("device", device_id)
         return record
 
-    def device_view(self: HubbleBackend, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
+    def device_view(self, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
         """The API's view of a device (callers must not change it: list views are cached)."""
         if not detail:
             hit = self._views.get(record["id"])
@@ -187,12 +187,12 @@ class DevicesMixin:
             views[record["id"]] = (record, out)
         return out
 
-    def last_heard(self: HubbleBackend, device_id: str) -> float | None:
+    def last_heard(self, device_id: str) -> float | None:
         last = self._last.get(device_id)
         return max(ts for ts, _, _ in last.values()) if last else None
 
     def list_devices(
-        self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None
+        self, org_id: str, query: dict[str, Any], token: str | None
     ) -> tuple[list[dict[str, Any]], str | None, int | None]:
         """One page: (devices, next token or None, total_devices on the first page else None)."""
         self.org(org_id)
@@ -239,7 +239,7 @@ class DevicesMixin:
             total = sum(1 for d in order if match is None or match(self.devices[d])) if has_filter else len(order)
         return page, next_token, total
 
-    def _sorted_devices(self: HubbleBackend, org_id: str, sort: str) -> tuple[list[str], Any]:
+    def _sorted_devices(self, org_id: str, sort: str) -> tuple[list[str], Any]:
         """(device ids in the sort's order, the function giving an id's sort key)."""
         if sort == "created_ts":
             return self._dev_order.get(org_id, []), self._order_key
@@ -252,7 +252,7 @@ class DevicesMixin:
         keys = {row[1]: row for row in rows}
         return [d for _, d in rows], keys.__getitem__
 
-    def _device_matcher(self: HubbleBackend, q: dict[str, Any]):  # noqa: ANN202
+    def _device_matcher(self, q: dict[str, Any]):  # noqa: ANN202
         envs = set(q["envs"])
         created = q["created"]
         recent = q["recent"]
@@ -273,15 +273,15 @@ class DevicesMixin:
         return match
 
     # -- changes ------------------------------------------------------------------------------
-    def update_device(self: HubbleBackend, org_id: str, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update_device(self, org_id: str, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
         record = self.device(org_id, device_id)
         if "set_name" not in body and "set_tags" not in body:
-            raise ApiError(400, "nothing to update: set at least one of set_name, set_tags")
+            raise BadRequest("nothing to update: set at least one of set_name, set_tags")
         updated = self._apply_update(record, body, "body")
         self.devices.put(device_id, updated)
         return self.device_view(updated)
 
-    def batch_update_devices(self: HubbleBackend, org_id: str, updates: list[dict[str, Any]]) -> dict[str, Any]:
+    def batch_update_devices(self, org_id: str, updates: list[dict[str, Any]]) -> dict[str, Any]:
         """Apply every update that can be applied; report the others item by item.
 
         The vendor says some updates may apply and others not; the response keeps its
@@ -295,10 +295,10 @@ class DevicesMixin:
             record = self.devices.get(device_id)
             try:
                 if device_id in seen:
-                    raise ApiError(400, f"updates[{i}]: device {device_id} appears more than once; its first update was applied")
+                    raise BadRequest(f"updates[{i}]: device {device_id} appears more than once; its first update was applied")
                 seen.add(device_id)
                 if record is None or record["org_id"] != org_id:
-                    raise ApiError(404, f"updates[{i}]: no device {device_id} in this organization")
+                    raise NotFound(f"updates[{i}]: no device {device_id} in this organization")
                 updated = self._apply_update(record, item, f"updates[{i}]")
             except ApiError as err:
                 results.append({"device_id": device_id, "status": "error", "error": err.message})
@@ -317,7 +317,7 @@ class DevicesMixin:
             updated["tags"] = _with_env(body["set_tags"], record["tags"].get("_env"), f"{where}.set_tags")
         return updated
 
-    def delete_device(self: HubbleBackend, org_id: str, device_id: str) -> dict[str, Any]:
+    def delete_device(self, org_id: str, device_id: str) -> dict[str, Any]:
         record = self.device(org_id, device_id)
         order = self._dev_order.get(org_id, [])
         i = bisect.bisect_left(order, (record["created_ts"], device_id), key=self._order_key)  # before the record goes
@@ -337,7 +337,7 @@ def _with_env(tags: dict[str, str], current_env: str | None, where: str) -> dict
     out = dict(tags)
     out.setdefault("_env", current_env or DEFAULT_ENV)
     if len(out) > MAX_TAGS:
-        raise ApiError(400, f"{where}: a device has at most {MAX_TAGS} tags, the platform tag _env included")
+        raise BadRequest(f"{where}: a device has at most {MAX_TAGS} tags, the platform tag _env included")
     return out
 
 
@@ -345,18 +345,17 @@ def _check_rotation(encryption: str, rotation: dict[str, Any] | None) -> dict[st
     if rotation is None:
         return None
     if encryption == crypto.NONE:
-        raise ApiError(400, "eid_rotation: unencrypted (NONE) devices have no ephemeral id to rotate")
+        raise BadRequest("eid_rotation: unencrypted (NONE) devices have no ephemeral id to rotate")
     has_period = "period_in_seconds" in rotation or "period_exponent" in rotation
     if has_period and not (encryption == crypto.AES_128_EAX and rotation.get("counter_source") == crypto.DEVICE_UPTIME):
-        raise ApiError(
-            400,
+        raise BadRequest(
             "eid_rotation: period_in_seconds/period_exponent only apply to AES-128-EAX devices with counter_source DEVICE_UPTIME",
         )
     if has_period:
         try:
             crypto.period_exponent_of(rotation)
         except ValueError as exc:
-            raise ApiError(400, f"eid_rotation: {exc}") from None
+            raise BadRequest(f"eid_rotation: {exc}") from None
     return dict(rotation)
 
 

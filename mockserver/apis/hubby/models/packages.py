@@ -5,21 +5,19 @@ eSIMs, and the messages for everything that cannot be booked."""
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.spec import Violation
-from . import catalog
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
+from ....kernel.spec import Violation
+from .. import catalog
+from .state import HubbyState
 
 
-class PackageRules:
+class PackagesMixin(HubbyState):
     """Mixed into HubbyBackend: which packages a specification books."""
 
     # -- package specifications ---------------------------------------------------------------
     def _resolve_spec(
-        self: HubbyBackend,
+        self,
         i: int,
         spec: dict[str, Any],
         trip_days: int | None,
@@ -69,10 +67,10 @@ class PackageRules:
                     message = self._no_package_message(iso3, asked, ptype, size, duration)
                 missing.append(Violation(f"{where}.destination", message))
             return []
-        return cover
+        return [*cover]  # typed as the list of optional packages the caller takes
 
     def _cover(
-        self: HubbyBackend, need: set[str], ptype: str, size: str | None, duration: int | None, trip_days: int | None
+        self, need: set[str], ptype: str, size: str | None, duration: int | None, trip_days: int | None
     ) -> tuple[list[dict[str, Any]], set[str]]:
         """The fewest packages covering every needed country (ties: fewest extra countries,
         then lowest price). Returns (packages, countries nothing covers)."""
@@ -115,7 +113,7 @@ class PackageRules:
                 return [p for _, p in combo], set()
         return [], need  # unreachable: every needed country is covered by some group
 
-    def _no_package_message(self: HubbyBackend, iso3: str, asked: str, ptype: str, size: str | None, duration: int | None) -> str:
+    def _no_package_message(self, iso3: str, asked: str, ptype: str, size: str | None, duration: int | None) -> str:
         country = self.catalog.by_iso3.get(iso3)
         name = country["name"] if country else iso3
         what = _what(ptype, size, duration)

@@ -1,138 +1,26 @@
-"""Hubby's state and rules, no HTTP: partners, the catalogue, scenario loading, and the
-backend that ties the rules to the store: bookings and promo codes (models_bookings.py),
-package selection (models_packages.py), eSIMs and top-ups (models_esims.py), the
-traveler's web app and native views (models_traveler.py).
-
-Every record is a JSON-able dict in a `hubby.<name>` table and every write goes through
-`table.put`, so reset, snapshot/restore and SQLite persistence see it. Records keep clock
-seconds (floats); the API views render them as ISO 8601 UTC strings.
-
-Tables:
-  hubby.partners        id -> {id, name, slug, api_key, secret, is_active, webhook_url,
-                               webhook_api_key, cutoff_days, about_to_depart_hours, created_at}
-  hubby.packages        id -> catalogue package (generated from the seed, extendable by scenarios)
-  hubby.countries       iso2 -> {iso2, iso3, name, region}
-  hubby.bookings        id -> booking (see models_bookings)
-  hubby.promo_codes     code -> promo code
-  hubby.package_queues  uuid -> package queue entry
-  hubby.esims           iccid -> eSIM with its packages (see models_esims)
-  hubby.redirect_tokens token -> {token, partner, external_user_id, email, created_at, expires_at, used_at}
-  hubby.events          seq -> a state change, and the webhook message it produced if any
+"""Hubby's partners (`hubby.partners`), the state-change log (`hubby.events`), and the
+scenario rows (`packages`, `bookings`) that `HubbyBackend.seed` loads through the rules.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.ids import Ids
-from ...scenarios import ScenarioError
-from . import catalog
-from .catalog import Catalog
-from .models_bookings import BookingRules
-from .models_esims import EsimRules
-from .models_packages import PackageRules
-from .models_traveler import TravelerRules
-from .timeutil import iso, relative_departure
-from .webhooks import HubbyWebhooks
-
-if TYPE_CHECKING:
-    from ...kernel.runtime import Runtime
-    from ...kernel.spec import Spec
+from ....kernel.errors import ApiError
+from ....scenarios import ScenarioError
+from .. import catalog
+from ..timeutil import iso, relative_departure
+from .state import HubbyState
 
 SANDBOX_PARTNER_ID = "partner_sandbox"
 DEFAULT_CUTOFF_DAYS = 7
 DEFAULT_ABOUT_TO_DEPART_HOURS = 2
 
 
-class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
-    name = "hubby"
-
-    def __init__(self, runtime: Runtime, spec: Spec | None = None) -> None:
-        self.runtime = runtime
-        self.spec = spec
-        store = runtime.store
-        self.partners = store.table("hubby.partners")
-        self.packages = store.table("hubby.packages")
-        self.countries = store.table("hubby.countries")
-        self.bookings = store.table("hubby.bookings")
-        self.promo_codes = store.table("hubby.promo_codes")
-        self.queues = store.table("hubby.package_queues")
-        self.esims = store.table("hubby.esims")
-        self.redirect_tokens = store.table("hubby.redirect_tokens")
-        self.events = store.table("hubby.events")
-        self.ids = Ids(runtime.settings.seed, store, "hubby")
-        self.webhooks = HubbyWebhooks(self)
-        self.catalog = Catalog([], [])
-        self._by_api_key: dict[str, str] = {}
-        self._promo_by_uuid: dict[str, str] = {}
-        self._by_external: dict[tuple[str, str], list[str]] = {}  # (partner, booking_id) -> ids
-        self._booking_schema: Any = None
-        self.seeding = False  # while True, state changes are logged but no webhook is sent
-
-    # -- clock ------------------------------------------------------------------------------
-    @property
-    def now(self) -> float:
-        return self.runtime.clock.now()
-
-    # -- Backend protocol ---------------------------------------------------------------------
-    def seed(self, scenario: dict[str, Any]) -> None:
-        scenario = scenario or {}
-        if not isinstance(scenario, dict):
-            raise ScenarioError("the hubby section of a scenario must be a mapping")
-        unknown = set(scenario) - {"partners", "packages", "bookings", "description"}
-        if unknown:
-            raise ScenarioError(f"hubby: unknown keys {sorted(unknown)}; use partners, packages, bookings")
-        if not self.packages:
-            countries, packages = catalog.generate(self.runtime.settings.seed)
-            for c in countries:
-                self.countries.put(c["iso2"], c)
-            for p in packages:
-                self.packages.put(p["id"], p)
-            for p in scenario.get("packages") or []:
-                self._seed_package(p)
-        self._rebuild_catalog()
-        if not self.partners:
-            s = self.runtime.settings
-            self.add_partner({"id": SANDBOX_PARTNER_ID, "name": "Sandbox Partner", "api_key": s.hubby_api_key, "secret": s.hubby_secret})
-            for p in scenario.get("partners") or []:
-                if not isinstance(p, dict):
-                    raise ScenarioError(f"hubby.partners: each partner is a mapping, got {p!r}")
-                self.add_partner(p)
-        self._rebuild_indexes()
-        if not self.bookings:
-            self.seeding = True
-            try:
-                for n, b in enumerate(scenario.get("bookings") or []):
-                    self._seed_booking(n, b)
-            finally:
-                self.seeding = False
-
-    def loaded(self) -> None:
-        self._rebuild_catalog()
-        self._rebuild_indexes()
-        self.webhooks.reschedule_all()
-
-    def reload(self, tables: set[str]) -> None:
-        """After a reset put a few rows back: the catalog only when it changed (it is the
-        bulk of the state); the small indexes and the timers always."""
-        if tables & {"hubby.countries", "hubby.packages"}:
-            self._rebuild_catalog()
-        self._rebuild_indexes()
-        self.webhooks.reschedule_all()
-
-    def _rebuild_catalog(self) -> None:
-        self.catalog = Catalog(list(self.countries.values()), list(self.packages.values()))
-
-    def _rebuild_indexes(self) -> None:
-        self._by_api_key = {p["api_key"]: pid for pid, p in self.partners.items()}
-        self._promo_by_uuid = {p["uuid"]: code for code, p in self.promo_codes.items()}
-        self._by_external = {}
-        for bid, b in self.bookings.items():
-            if b.get("booking_id"):
-                self._by_external.setdefault((b["partner"], b["booking_id"]), []).append(bid)
+class PartnersMixin(HubbyState):
+    """Partners, the state-change log, the web app's key, and loading a scenario's rows."""
 
     # -- partners -----------------------------------------------------------------------------
     def add_partner(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +55,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
             "webhook_api_key": data.get("webhook_api_key"),
             "cutoff_days": float(data.get("cutoff_days", DEFAULT_CUTOFF_DAYS)),
             "about_to_depart_hours": float(data.get("about_to_depart_hours", DEFAULT_ABOUT_TO_DEPART_HOURS)),
-            "created_at": self.now,
+            "created_at": self.now(),
         }
         self.partners.put(pid, record)
         self._by_api_key[api_key] = pid
@@ -200,7 +88,7 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
     # -- the state-change log -------------------------------------------------------------------
     def log(self, kind: str, partner: str | None, *, booking: str | None = None, **details: Any) -> dict[str, Any]:
         seq = self.ids.number("event")
-        entry = {"seq": seq, "at": self.now, "time": iso(self.now), "type": kind, "partner": partner,
+        entry = {"seq": seq, "at": self.now(), "time": iso(self.now()), "type": kind, "partner": partner,
                  "booking": booking, "details": details, "webhook_message": None}  # fmt: skip
         self.events.put(f"{seq:09d}", entry)
         return entry
@@ -257,17 +145,16 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
         rel = b.pop("departure_in", None)
         if rel is not None:
             b["departure_date"] = relative_departure(
-                self.now, rel, offset=str(b.pop("departure_offset", "+00:00")), date_only=bool(b.pop("date_only", False))
+                self.now(), rel, offset=str(b.pop("departure_offset", "+00:00")), date_only=bool(b.pop("date_only", False))
             )
         ret = b.pop("return_in", None)
         if ret is not None:
             b["return_date"] = relative_departure(
-                self.now, ret, offset=str(b.pop("return_offset", "+00:00")), date_only=bool(b.pop("date_only_return", False))
+                self.now(), ret, offset=str(b.pop("return_offset", "+00:00")), date_only=bool(b.pop("date_only_return", False))
             )
-        if self.spec is not None:
-            if self._booking_schema is None:
-                self._booking_schema = self.spec.component_schema("BookingCreateRequest")
-            problems = self._booking_schema.errors(b, where)
+        schema = self.booking_schema()
+        if schema is not None:
+            problems = schema.errors(b, where)
             if problems:
                 raise ScenarioError("; ".join(str(v) for v in problems))
         try:
@@ -300,6 +187,3 @@ class HubbyBackend(BookingRules, PackageRules, EsimRules, TravelerRules):
                 self.consume(iccid, percent=float(usage))
         if state == "removed":
             self.remove_esim(iccid)
-
-
-__all__ = ["HubbyBackend", "SANDBOX_PARTNER_ID", "ScenarioError"]

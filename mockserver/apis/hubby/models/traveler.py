@@ -6,31 +6,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.lazy import on_first_use
-from .models_esims import StateConflict
-from .timeutil import iso
+from ....kernel.errors import BadRequest, NotFound, Unauthorized
+from ....kernel.lazy import on_first_use
+from ..timeutil import iso
+from .esims import StateConflict
+from .state import HubbyState
 
 jwt: Any = on_first_use(globals(), "jwt", "jwt")  # PyJWT imports `cryptography` (~0.1 s)
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
 
 REDIRECT_TOKEN_SECONDS = 300
 SESSION_SECONDS = 3600
 WEBAPP_URL = "https://webapp.hubbyesim.com/auth"
 
 
-class TravelerRules:
+class TravelerMixin(HubbyState):
     """Mixed into HubbyBackend: what the traveler's app and the web app see."""
 
     # -- WebView ----------------------------------------------------------------------------------
-    def traveler_known(self: HubbyBackend, partner: dict[str, Any], user: str) -> bool:
+    def traveler_known(self, partner: dict[str, Any], user: str) -> bool:
         return any(self._user_bookings(partner, user))
 
-    def _user_bookings(self: HubbyBackend, partner: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    def _user_bookings(self, partner: dict[str, Any], user: str) -> list[dict[str, Any]]:
         out = []
         for b in self.bookings.values():
             if b["partner"] != partner["id"]:
@@ -39,34 +37,34 @@ class TravelerRules:
                 out.append(b)
         return out
 
-    def create_redirect_token(self: HubbyBackend, partner: dict[str, Any], user: str, email: str | None) -> dict[str, Any]:
+    def create_redirect_token(self, partner: dict[str, Any], user: str, email: str | None) -> dict[str, Any]:
         if not self.traveler_known(partner, user):
-            raise ApiError(404, f"Traveler not found: no booking of this partner names external_user_id {user}")
+            raise NotFound(f"Traveler not found: no booking of this partner names external_user_id {user}")
         token = f"rt_{self.ids.hex('redirect_token', 32)}"
         record = {"token": token, "partner": partner["id"], "external_user_id": user, "email": email,
-                  "created_at": self.now, "expires_at": self.now + REDIRECT_TOKEN_SECONDS, "used_at": None}  # fmt: skip
+                  "created_at": self.now(), "expires_at": self.now() + REDIRECT_TOKEN_SECONDS, "used_at": None}  # fmt: skip
         self.redirect_tokens.put(token, record)
         return {"token": token, "redirect_token": token, "redirect_url": f"{WEBAPP_URL}?token={token}", "expires_at": iso(record["expires_at"])}
 
-    def exchange_redirect_token(self: HubbyBackend, token: str) -> dict[str, Any]:
+    def exchange_redirect_token(self, token: str) -> dict[str, Any]:
         record = self.redirect_tokens.get(token)
         prefix = "Redirect token is invalid or expired"
         if record is None:
-            raise ApiError(401, f"{prefix}: unknown token")
+            raise Unauthorized(f"{prefix}: unknown token")
         if record["used_at"] is not None:
-            raise ApiError(401, f"{prefix}: it was already exchanged at {iso(record['used_at'])} (tokens are single-use)")
-        if self.now >= record["expires_at"]:
-            ago = self.now - record["expires_at"]
-            raise ApiError(401, f"{prefix}: it expired at {iso(record['expires_at'])}, {ago:.0f} s ago (tokens live {REDIRECT_TOKEN_SECONDS} s)")
-        self.redirect_tokens.put(token, {**record, "used_at": self.now})
-        now = int(self.now)
+            raise Unauthorized(f"{prefix}: it was already exchanged at {iso(record['used_at'])} (tokens are single-use)")
+        if self.now() >= record["expires_at"]:
+            ago = self.now() - record["expires_at"]
+            raise Unauthorized(f"{prefix}: it expired at {iso(record['expires_at'])}, {ago:.0f} s ago (tokens live {REDIRECT_TOKEN_SECONDS} s)")
+        self.redirect_tokens.put(token, {**record, "used_at": self.now()})
+        now = int(self.now())
         claims = {"iss": "hubby-mockserver", "sub": record["external_user_id"], "partner": record["partner"],
                   "iat": now, "exp": now + SESSION_SECONDS, "jti": self.ids.uuid("session")}  # fmt: skip
         session = jwt.encode(claims, self.webapp_key(), algorithm="HS256")
         return {"token": session, "token_type": "Bearer", "expires_at": iso(now + SESSION_SECONDS),
                 "external_user_id": record["external_user_id"]}  # fmt: skip
 
-    def session_principal(self: HubbyBackend, token: str) -> dict[str, Any]:
+    def session_principal(self, token: str) -> dict[str, Any]:
         """A web-app session JWT -> {"partner": ..., "external_user_id": ...}; 401 otherwise."""
         prefix = "Invalid or expired session"
         try:
@@ -75,19 +73,19 @@ class TravelerRules:
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["sub", "exp", "partner"]},
             )  # fmt: skip
         except jwt.PyJWTError as exc:
-            raise ApiError(401, f"{prefix}: {exc}") from None
-        if self.now >= float(claims["exp"]):
-            raise ApiError(401, f"{prefix}: the session expired at {iso(float(claims['exp']))}")
+            raise Unauthorized(f"{prefix}: {exc}") from None
+        if self.now() >= float(claims["exp"]):
+            raise Unauthorized(f"{prefix}: the session expired at {iso(float(claims['exp']))}")
         partner = self.partners.get(claims["partner"])
         if partner is None:
-            raise ApiError(401, f"{prefix}: its partner no longer exists")
+            raise Unauthorized(f"{prefix}: its partner no longer exists")
         return {"partner": partner, "external_user_id": claims["sub"]}
 
     # -- traveler views (web app and native) ------------------------------------------------------
-    def dashboard(self: HubbyBackend, partner: dict[str, Any], user: str, *, must_exist: bool = True) -> dict[str, Any]:
+    def dashboard(self, partner: dict[str, Any], user: str, *, must_exist: bool = True) -> dict[str, Any]:
         bookings = self._user_bookings(partner, user)
         if not bookings and must_exist:
-            raise ApiError(404, f"Traveler not found: no booking of this partner names external_user_id {user}")
+            raise NotFound(f"Traveler not found: no booking of this partner names external_user_id {user}")
         latest = max(bookings, key=lambda b: b["created_at"]) if bookings else {}
         queues = [q for q in self.queues.values() if q["partner"] == partner["id"] and q["external_user_id"] == user]
         esim = self._traveler_esim(partner, user)
@@ -111,18 +109,18 @@ class TravelerRules:
             "partner": {"id": partner["id"], "name": partner["name"]},
         }
 
-    def _traveler_esim(self: HubbyBackend, partner: dict[str, Any], user: str) -> dict[str, Any] | None:
+    def _traveler_esim(self, partner: dict[str, Any], user: str) -> dict[str, Any] | None:
         mine = [e for e in self.esims.values() if e["partner"] == partner["id"] and e["external_user_id"] == user]
         mine.sort(key=lambda e: (e["esim_type"] == "universal", e["created_at"]))
         return mine[-1] if mine else None
 
-    def instructions(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def instructions(self, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         user = body["external_user_id"]
         esim = self._traveler_esim(partner, user)
         if esim is None:
             if not self.traveler_known(partner, user):
-                raise ApiError(404, f"Traveler not found: no booking of this partner names external_user_id {user}")
-            raise ApiError(404, f"eSIM not found: traveler {user} has no eSIM yet (redeem a package first)")
+                raise NotFound(f"Traveler not found: no booking of this partner names external_user_id {user}")
+            raise NotFound(f"eSIM not found: traveler {user} has no eSIM yet (redeem a package first)")
         platform = body.get("platform")
         code = f"LPA:1${esim['smdp_address']}${esim['matching_id']}"
         return {
@@ -134,18 +132,18 @@ class TravelerRules:
             "steps": _steps(platform, code),
         }
 
-    def redeem_queue(self: HubbyBackend, partner: dict[str, Any], user: str, queue_id: str) -> dict[str, Any]:
+    def redeem_queue(self, partner: dict[str, Any], user: str, queue_id: str) -> dict[str, Any]:
         queue = self.queues.get(queue_id)
         if queue is None or queue["partner"] != partner["id"] or queue["external_user_id"] != user:
-            raise ApiError(404, f"Package queue entry not found: {queue_id} for external_user_id {user}")
+            raise NotFound(f"Package queue entry not found: {queue_id} for external_user_id {user}")
         if queue["status"] != "queued":
-            raise ApiError(400, f"Package queue entry {queue_id} was already {queue['status']}")
+            raise BadRequest(f"Package queue entry {queue_id} was already {queue['status']}")
         if queue["package_id"] is None:
-            raise ApiError(400, f"Package queue entry {queue_id} has no destination yet: redeem its promo code with a destination")
+            raise BadRequest(f"Package queue entry {queue_id} has no destination yet: redeem its promo code with a destination")
         try:
             result = self.redeem_promo_code(queue["promo_code"], user, None)
         except StateConflict as exc:
-            raise ApiError(400, exc.message) from None
+            raise BadRequest(exc.message) from None
         return {"package_queue": self.queue_view(self.queues[queue_id]), "esim": self.esim_view(self.esims[result["esim"]])}
 
 

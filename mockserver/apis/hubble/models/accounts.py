@@ -1,9 +1,5 @@
-"""Hubble's state and rules (no HTTP): organizations, API keys, users, invitations.
-
-`HubbleBackend` is the one backend the runtime knows; devices, packets and metrics live in
-sibling mixins (`models_devices`, `models_packets`, `models_metrics`) that share its tables
-and indexes. Every record sits in a `hubble.<name>` store table; the in-memory indexes
-(token hashes, device order, packet streams, the crypto decoder) are rebuilt by `loaded()`.
+"""Hubble's accounts: organizations, API keys, users, invitations, webhook registrations
+and the per-hour API request counts (`AccountsMixin`, mixed into `HubbleBackend`).
 
 Tables:
     hubble.orgs         org_id -> {org_id, name, address?, contact_info?, timezone?, created_at}
@@ -17,30 +13,22 @@ Tables:
     hubble.invoices     invoice_id -> {invoice_id, org_id, issue_timestamp, due_timestamp, status,
                                        total, remaining_balance, lines}
     hubble.api_counts   "<org_id>|<hour start>" -> {org_id, hour, total, ok}
-    (devices and packets: see models_devices / models_packets)
+    (devices and packets: see devices / packets)
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...kernel.errors import ApiError
-from ...kernel.ids import Ids
-from ...kernel.lazy import on_first_use
-from ...kernel.pagination import TokenCodec
-from .models_common import DEVICE_TOKEN, PACKET_TOKEN, apply_set_fields, iso, not_found
-from .models_devices import DevicesMixin
-from .models_metrics import MetricsMixin
-from .models_packets import PacketsMixin
-from .webhooks import PacketWebhooks
+from ....kernel.errors import BadRequest, NotFound, Unauthorized
+from ....kernel.lazy import on_first_use
+from .common import apply_set_fields, iso, not_found
+from .state import HubbleState
 
 jwt: Any = on_first_use(globals(), "jwt", "jwt")  # PyJWT imports `cryptography` (~0.1 s)
-
-if TYPE_CHECKING:
-    from ...kernel.runtime import Runtime
-    from .simulation import Transmitter
 
 SCOPES: dict[str, str] = {
     "read-api-keys": "Read API keys",
@@ -79,64 +67,10 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
-    name = "hubble"
+class AccountsMixin(HubbleState):
+    """Organizations, API keys, users, invitations, webhook registrations, request counts."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.settings = runtime.settings
-        self.clock = runtime.clock
-        store = runtime.store
-        self.ids = Ids(runtime.settings.seed, store, "hubble")
-        self.orgs = store.table("hubble.orgs")
-        self.keys = store.table("hubble.keys")
-        self.users = store.table("hubble.users")
-        self.invitations = store.table("hubble.invitations")
-        self.webhooks = store.table("hubble.webhooks")
-        self.invoices = store.table("hubble.invoices")
-        self.api_counts = store.table("hubble.api_counts")
-        self.device_pages = TokenCodec(
-            lambda: runtime.token_secret.key() + b"devices", runtime.clock, ttl_seconds=3600.0, shape=DEVICE_TOKEN
-        )
-        self.packet_pages = TokenCodec(
-            lambda: runtime.token_secret.key() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
-        )
-        self.emitter = PacketWebhooks(self)
-        self._by_token: dict[str, str] = {}  # sha256(token) -> key_id
-        self._transmitter: Transmitter | None = None
-        DevicesMixin.__init__(self, store)
-        PacketsMixin.__init__(self, store)
-
-    # -- backend protocol -----------------------------------------------------------------
-    def seed(self, scenario: dict[str, Any]) -> None:
-        from .models_seed import seed_scenario
-
-        self.loaded()  # the tables are empty: start the indexes from nothing too
-        seed_scenario(self, scenario or {})
-
-    def loaded(self) -> None:
-        self.reload({"hubble.keys", "hubble.devices", "hubble.packets"})
-
-    def reload(self, tables: set[str]) -> None:
-        """Rebuild the indexes made from these tables (a reset put a few rows back)."""
-        if "hubble.keys" in tables:
-            self._by_token = {k["token_sha256"]: kid for kid, k in self.keys.items() if k.get("token_sha256")}
-        if "hubble.devices" in tables:
-            self._rebuild_devices()
-        if "hubble.packets" in tables:
-            self._rebuild_packets()
-
-    def now(self) -> float:
-        return self.clock.now()
-
-    @property
-    def transmitter(self) -> Transmitter:
-        """The seeded packet generator (created on first use: Faker is slow to start)."""
-        if self._transmitter is None:
-            from .simulation import Transmitter
-
-            self._transmitter = Transmitter(self)
-        return self._transmitter
+    _by_token: dict[str, str]  # sha256(token) -> key_id, rebuilt by the backend's reload()
 
     # -- organizations ----------------------------------------------------------------------
     def create_org(self, org_id: str, name: str = DEFAULT_ORG_NAME, **fields: Any) -> dict[str, Any]:
@@ -149,7 +83,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def org(self, org_id: str) -> dict[str, Any]:
         record = self.orgs.get(org_id)
         if record is None:
-            raise ApiError(404, f"no organization {org_id!r}")
+            raise NotFound(f"no organization {org_id!r}")
         return record
 
     @staticmethod
@@ -176,13 +110,13 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def principal_for(self, token: str) -> Principal:
         key_id = self._by_token.get(_sha(token))
         if key_id is None:
-            raise ApiError(401, self._why_unknown(token))
+            raise Unauthorized(self._why_unknown(token))
         key = self.keys.get(key_id)
         if key is None:  # index out of date: treat as deleted
-            raise ApiError(401, "this API key has been deleted")
+            raise Unauthorized("this API key has been deleted")
         expires = key.get("expires_at_seconds") or 0
         if expires and expires <= self.now():
-            raise ApiError(401, f"this API key expired at {iso(expires)}")
+            raise Unauthorized(f"this API key expired at {iso(expires)}")
         self._count_request(key["org_id"])
         return Principal(key["org_id"], frozenset(key["scopes"]), key_id)
 
@@ -214,7 +148,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         if token is None:
             claims = {"iss": JWT_ISSUER, "sub": key_id, "org_id": org_id, "iat": created, "jti": self.ids.hex("jti", 16)}
             token = jwt.encode(claims, self._jwt_secret(), algorithm="HS256")
-        record = {
+        record: dict[str, Any] = {
             "key_id": key_id,
             "org_id": org_id,
             "key_name": name,
@@ -235,7 +169,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
 
     def _check_expiry(self, expires: int | None) -> None:
         if expires and expires <= self.now():
-            raise ApiError(400, f"expires_at_seconds {expires} is not in the future (use 0 for a key that never expires)")
+            raise BadRequest(f"expires_at_seconds {expires} is not in the future (use 0 for a key that never expires)")
 
     def provision_key(self, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
@@ -263,8 +197,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         if record is None or record["org_id"] != org_id:
             raise not_found("API key", key_id)
         if changing and record.get("bootstrap"):
-            raise ApiError(
-                400,
+            raise BadRequest(
                 "the sandbox bootstrap key (MOCKSERVER_HUBBLE_TOKEN) cannot be changed or deleted; "
                 "provision a key of your own and change that one",
             )
@@ -273,7 +206,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def update_key(self, org_id: str, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         record = dict(self._key(org_id, key_id, changing=True))
         if not any(k in body for k in ("set_name", "set_scopes", "set_expires_at_seconds")):
-            raise ApiError(400, "nothing to update: set at least one of set_name, set_scopes, set_expires_at_seconds")
+            raise BadRequest("nothing to update: set at least one of set_name, set_scopes, set_expires_at_seconds")
         if "set_expires_at_seconds" in body:
             self._check_expiry(body["set_expires_at_seconds"])
             record["expires_at_seconds"] = int(body["set_expires_at_seconds"] or 0)
@@ -317,7 +250,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def add_user(self, org_id: str, email: str, role: str, **extra: Any) -> dict[str, Any]:
         self.org(org_id)
         if any(u["email"].lower() == email.lower() for u in self._org_users(org_id)):
-            raise ApiError(400, f"{email} is already a user of this organization")
+            raise BadRequest(f"{email} is already a user of this organization")
         user_id = self.ids.uuid("user")
         record = {
             "user_id": user_id,
@@ -374,7 +307,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
     def invite(self, org_id: str, email: str, role: str, created_at: float | None = None) -> dict[str, Any]:
         org = self.org(org_id)
         if any(u["email"].lower() == email.lower() for u in self._org_users(org_id)):
-            raise ApiError(400, f"{email} is already a user of this organization")
+            raise BadRequest(f"{email} is already a user of this organization")
         created = int(created_at if created_at is not None else self.now())
         record = {
             "org_id": org_id,
@@ -394,7 +327,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
         key = f"{org_id}|{email.lower()}"
         record = self.invitations.get(key)
         if record is None or record["expires_at"] <= self.now():
-            raise ApiError(404, f"no pending invitation for {email}")
+            raise NotFound(f"no pending invitation for {email}")
         self.invitations.delete(key)
         return {}
 
@@ -444,7 +377,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
 
     def check_webhook_secret(self, secret: str) -> None:
         if not any(w["secret"] == secret for w in self.webhooks.values()):
-            raise ApiError(401, "HTTP-X-HUBBLE-TOKEN matches no registered webhook's secret")
+            raise Unauthorized("HTTP-X-HUBBLE-TOKEN matches no registered webhook's secret")
 
     # -- API request counts (api_metrics) -----------------------------------------------------
     def _count_request(self, org_id: str) -> None:
@@ -463,12 +396,7 @@ class HubbleBackend(DevicesMixin, PacketsMixin, MetricsMixin):
 
 
 def _check_timezone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(400, f"set_timezone: {name!r} is not an IANA time zone name") from None
-
-
-__all__ = ["ALL_SCOPES", "SCOPES", "HubbleBackend", "Principal", "iso", "not_found"]
+        raise BadRequest(f"set_timezone: {name!r} is not an IANA time zone name") from None

@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from faker import Faker
 
-from ...scenarios import ScenarioError
-from . import crypto
-from .models_common import DAY
-from .models_devices import DEFAULT_ENV, _check_rotation, _with_env
+from ....scenarios import ScenarioError
+from .. import crypto
+from .accounts import ALL_SCOPES
+from .common import DAY
+from .devices import DEFAULT_ENV, _check_rotation, _with_env
+from .metrics import _month_start
+from .recorded import seed_recorded
 
 if TYPE_CHECKING:
-    from .models import HubbleBackend
+    from . import HubbleBackend
 
 KNOWN_KEYS = {"org", "keys", "devices", "packets", "users", "invitations", "invoices", "webhooks", "recorded"}
 BOOTSTRAP_KEY_NAME = "sandbox bootstrap key"
@@ -68,15 +71,13 @@ def seed_scenario(backend: HubbleBackend, section: dict[str, Any]) -> None:
         backend.create_webhook(org_id, {k: v for k, v in item.items() if k in ("url", "name", "max_batch_size")})
     _seed_invoices(backend, org_id, _list(section, "invoices"), now)
     if section.get("recorded"):  # an organization read by `mockserver record`
-        from .models_recorded import seed_recorded
-
         seed_recorded(backend, section["recorded"])
 
 
 def _seed_keys(backend: HubbleBackend, org_id: str, items: list[dict[str, Any]], now: float) -> None:
     for item in items:
         scopes = item.get("scopes")
-        bad = [s for s in scopes or [] if s not in crypto_scopes()]
+        bad = [s for s in scopes or [] if s not in ALL_SCOPES]
         if bad:
             raise _fail(f"keys: unknown scopes {bad}")
         days = float(item.get("expires_in_days") or 0)
@@ -84,17 +85,11 @@ def _seed_keys(backend: HubbleBackend, org_id: str, items: list[dict[str, Any]],
         backend._new_key(org_id, item.get("name", ""), scopes, expires, token=item.get("token"))
 
 
-def crypto_scopes() -> list[str]:
-    from .models import ALL_SCOPES
-
-    return ALL_SCOPES
-
-
 def _seed_users(backend: HubbleBackend, org_id: str, spec: Any, fake: Faker, now: float) -> None:
     if not spec:
         return
     if isinstance(spec, dict) and "count" in spec:
-        items = []
+        items: list[dict[str, Any]] = []
         for i in range(int(spec["count"])):
             first, last = fake.first_name(), fake.last_name()
             domain = spec.get("domain", "example.com")
@@ -199,8 +194,6 @@ def _seed_packets(backend: HubbleBackend, devices: list[dict[str, Any]], cfg: di
 
 
 def _seed_invoices(backend: HubbleBackend, org_id: str, items: list[dict[str, Any]], now: float) -> None:
-    from .models_metrics import _month_start
-
     for item in items:
         months_ago = int(item.get("months_ago", 1))
         issue = _month_start(now)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.pagination import InvalidToken, TokenCodec
+from ....kernel.errors import BadRequest, NotFound
+from ....kernel.pagination import InvalidToken, TokenCodec
 
 DAY = 86400
 HOUR = 3600
@@ -60,7 +60,7 @@ def apply_set_fields(record: dict[str, Any], body: dict[str, Any], fields: dict[
     """Copy the vendor's `set_*` fields of a PATCH body onto a record (`fields` maps each
     body name to the record key); a body that sets none of them is a 400."""
     if not any(name in body for name in fields):
-        raise ApiError(400, "nothing to update: set at least one of " + ", ".join(fields))
+        raise BadRequest("nothing to update: set at least one of " + ", ".join(fields))
     for name, key in fields.items():
         if name in body:
             record[key] = body[name]
@@ -72,14 +72,14 @@ def resume_token(codec: TokenCodec, token: str, org_id: str) -> dict[str, Any]:
     try:
         state = codec.decode(token)
     except InvalidToken as exc:
-        raise ApiError(400, f"Continuation-Token: {exc}") from None
+        raise BadRequest(f"Continuation-Token: {exc}") from None
     if state.get("org") != org_id:
-        raise ApiError(400, "Continuation-Token: the token was issued for another organization")
+        raise BadRequest("Continuation-Token: the token was issued for another organization")
     return state
 
 
-def not_found(what: str, ident: str) -> ApiError:
-    return ApiError(404, f"no {what} {ident!r} in this organization")
+def not_found(what: str, ident: str) -> NotFound:
+    return NotFound(f"no {what} {ident!r} in this organization")
 
 
 def parse_between(raw: str | None, name: str) -> tuple[int, int] | None:
@@ -88,10 +88,10 @@ def parse_between(raw: str | None, name: str) -> tuple[int, int] | None:
         return None
     parts = raw.split(":")
     if len(parts) != 3 or parts[0] != "between" or not parts[1].isdigit() or not parts[2].isdigit():
-        raise ApiError(400, f"{name}: expected 'between:AFTER:BEFORE' in Unix seconds, got {raw!r}")
+        raise BadRequest(f"{name}: expected 'between:AFTER:BEFORE' in Unix seconds, got {raw!r}")
     after, before = int(parts[1]), int(parts[2])
     if after > before:
-        raise ApiError(400, f"{name}: AFTER ({after}) is later than BEFORE ({before})")
+        raise BadRequest(f"{name}: AFTER ({after}) is later than BEFORE ({before})")
     return after, before
 
 
@@ -103,6 +103,6 @@ def env_filter(tags: list[str] | None) -> frozenset[str] | None:
     for tag in tags:
         key, _, value = tag.partition(":")
         if key != "_env" or value not in ("production", "sandbox"):
-            raise ApiError(400, f"filter_tags: only the platform tags _env:production and _env:sandbox can be filtered on, got {tag!r}")
+            raise BadRequest(f"filter_tags: only the platform tags _env:production and _env:sandbox can be filtered on, got {tag!r}")
         envs.add(value)
     return None if envs == {"production", "sandbox"} else frozenset(envs)

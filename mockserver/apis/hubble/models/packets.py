@@ -24,13 +24,13 @@ import bisect
 import math
 from typing import TYPE_CHECKING, Any
 
-from ...kernel.errors import ApiError
-from .models_common import DAY, HOUR, env_filter, resume_token
+from ....kernel.errors import ApiError, BadRequest
+from .common import DAY, HOUR, env_filter, resume_token
+from .state import HubbleState
 
 if TYPE_CHECKING:
-    from ...kernel.store import Store
-    from . import crypto
-    from .models import HubbleBackend
+    from ....kernel.store import Store
+    from .. import crypto
 
 PAGE_SIZE = 1000
 PACKET_VIEW_CACHE = 8192  # packet views kept for repeated reads (bounded)
@@ -68,8 +68,8 @@ class Stream:
         return len(self.n)
 
 
-class PacketsMixin:
-    def __init__(self: HubbleBackend, store: Store) -> None:
+class PacketsMixin(HubbleState):
+    def __init__(self, store: Store) -> None:
         self.packets = store.table("hubble.packets")
         self._streams: dict[str, Stream] = {}
         self._last: dict[str, dict[str, tuple[float, float, float]]] = {}
@@ -79,7 +79,7 @@ class PacketsMixin:
         self._next_n = 1
 
     # -- indexes ------------------------------------------------------------------------------
-    def _rebuild_packets(self: HubbleBackend) -> None:
+    def _rebuild_packets(self) -> None:
         self._streams = {}
         self._last = {}
         self._views.clear()
@@ -91,7 +91,7 @@ class PacketsMixin:
         for p in rows:
             self._index(p)
 
-    def _index(self: HubbleBackend, p: dict[str, Any]) -> None:
+    def _index(self, p: dict[str, Any]) -> None:
         rx, n = p["rx"], p["n"]
         for key in (f"org:{p['org']}", f"env:{p['org']}:{p['env']}", f"dev:{p['dev']}"):
             stream = self._streams.get(key)
@@ -108,7 +108,7 @@ class PacketsMixin:
         self._last_rx = max(self._last_rx, rx)
         self._next_n = max(self._next_n, n + 1)
 
-    def clock_moved_back(self: HubbleBackend) -> None:
+    def clock_moved_back(self) -> None:
         """After the sandbox clock went back (a clock reset, a restore): packets that arrived
         while it was ahead now arrived at the new now, so arrival order and the clock agree
         and the next packet does not inherit an arrival time in the future."""
@@ -120,12 +120,12 @@ class PacketsMixin:
                 self.packets.put(key, {**p, "rx": now})
         self._rebuild_packets()
 
-    def stream(self: HubbleBackend, key: str) -> Stream:
+    def stream(self, key: str) -> Stream:
         return self._streams.get(key) or Stream()
 
     # -- writing ------------------------------------------------------------------------------
     def add_packet(
-        self: HubbleBackend,
+        self,
         device: dict[str, Any],
         *,
         ts: float,
@@ -165,7 +165,7 @@ class PacketsMixin:
         self._index(record)
         return record
 
-    def packet_view(self: HubbleBackend, p: dict[str, Any]) -> dict[str, Any]:
+    def packet_view(self, p: dict[str, Any]) -> dict[str, Any]:
         """The API's view of a stored packet (callers must not change it: views are cached
         by the packet record and the device record they were built from, both replaced on
         change, never edited in place)."""
@@ -196,7 +196,7 @@ class PacketsMixin:
 
     # -- the stream -----------------------------------------------------------------------------
     def list_packets(
-        self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None
+        self, org_id: str, query: dict[str, Any], token: str | None
     ) -> tuple[list[dict[str, Any]], str, int | None]:
         """One page: (packets, next token ("" when paging is over), Retry-After or None)."""
         self.org(org_id)
@@ -240,7 +240,7 @@ class PacketsMixin:
             return out, next_token, wait
         return out, next_token, None
 
-    def resume_token_for(self: HubbleBackend, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
+    def resume_token_for(self, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
         """The Continuation-Token a refused (429) packets read carries, so the client resumes
         where it stood: the token it sent, or one that starts its query as it stands now.
         None when the query itself would be refused."""
@@ -251,7 +251,7 @@ class PacketsMixin:
         except ApiError:
             return None
 
-    def _new_packet_query(self: HubbleBackend, org_id: str, query: dict[str, Any], now: float) -> dict[str, Any]:
+    def _new_packet_query(self, org_id: str, query: dict[str, Any], now: float) -> dict[str, Any]:
         start = query.get("start")
         start = max(0.0, now - DEFAULT_WINDOW) if start is None else float(start)
         start = max(start, now - RETENTION)  # granular packets are kept 30 days
@@ -270,12 +270,12 @@ class PacketsMixin:
         else:
             src, stream_envs = f"org:{org_id}", []
         if end is not None and end < start:
-            raise ApiError(400, f"end ({end}) is before start ({int(start)})")
+            raise BadRequest(f"end ({end}) is before start ({int(start)})")
         return {"org": org_id, "src": src, "start": start, "end": end, "upto": upto, "envs": stream_envs, "pos": None}
 
     # -- ingest and decode -----------------------------------------------------------------------
     def _store_decoded(
-        self: HubbleBackend, org_id: str, decoded: crypto.Decoded, adv: dict[str, Any], location: dict[str, Any]
+        self, org_id: str, decoded: crypto.Decoded, adv: dict[str, Any], location: dict[str, Any]
     ) -> dict[str, Any] | None:
         """Store a decoded advertisement unless the same one was stored already."""
         if (org_id, adv["payload"]) in self._seen_adv:
@@ -294,7 +294,7 @@ class PacketsMixin:
             adv=adv["payload"],
         )
 
-    def ingest(self: HubbleBackend, org_id: str, body: dict[str, Any]) -> dict[str, int]:
+    def ingest(self, org_id: str, body: dict[str, Any]) -> dict[str, int]:
         self.org(org_id)
         decoder = self._decoder(org_id)
         accepted = decoded = 0
@@ -313,7 +313,7 @@ class PacketsMixin:
         self.emitter.emit(org_id, stored)
         return {"accepted": accepted, "decoded": decoded}
 
-    def decode(self: HubbleBackend, org_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def decode(self, org_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         self.org(org_id)
         now = self.now()
         advs = body["advertisements"]
@@ -321,14 +321,13 @@ class PacketsMixin:
         for i, adv in enumerate(advs):
             ts = float(adv["timestamp"])
             if not now - DECODE_MAX_AGE < ts <= now + DECODE_MAX_AHEAD:
-                raise ApiError(
-                    400,
+                raise BadRequest(
                     f"advertisements[{i}].timestamp {ts} is outside the decode window "
                     "(at most 72 hours ago and 2 hours ahead); the whole batch is refused",
                 )
             raw = _b64(adv["payload"], f"advertisements[{i}].payload")
             if not raw:
-                raise ApiError(400, f"advertisements[{i}].payload is empty; the whole batch is refused")
+                raise BadRequest(f"advertisements[{i}].payload is empty; the whole batch is refused")
             raws.append(raw)
         decoder = self._decoder(org_id)
         out, stored = [], []
@@ -360,4 +359,4 @@ def _b64(value: str, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, f"{where}: not valid base64") from None
+        raise BadRequest(f"{where}: not valid base64") from None

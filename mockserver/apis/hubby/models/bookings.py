@@ -10,15 +10,13 @@ cancelled_at, and the parsed departure (departure_ts, departure_precise) the tim
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from ...kernel.spec import Violation
-from . import catalog
-from .timeutil import DAY, iso, parse_iso
-
-if TYPE_CHECKING:
-    from .models import HubbyBackend
+from ....kernel.errors import BadRequest, NotFound
+from ....kernel.spec import Violation
+from .. import catalog
+from ..timeutil import DAY, iso, parse_iso
+from .state import HubbyState
 
 BOOKING_FIELDS = (
     "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
@@ -36,11 +34,11 @@ PROMO_VALIDITY_DAYS = 365
 EARLIEST, LATEST = 946_684_800.0, 4_133_980_799.0  # 2000-01-01, 2100-12-31T23:59:59Z: dates a trip can have
 
 
-class BookingRules:
+class BookingsMixin(HubbyState):
     """Mixed into HubbyBackend: everything about bookings and promo codes."""
 
     # -- create -------------------------------------------------------------------------------
-    def create_booking(self: HubbyBackend, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def create_booking(self, partner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Validate every domain rule (all problems at once), resolve packages, store."""
         invalid: list[Violation] = []
         missing: list[Violation] = []
@@ -67,11 +65,11 @@ class BookingRules:
                 pass
         resolved = [self._resolve_spec(i, s, trip_days, invalid, missing) for i, s in enumerate(specs)]
         if invalid:
-            raise ApiError(400, "Validation failed", violations=invalid + missing)
+            raise BadRequest("Validation failed", violations=invalid + missing)
         if missing:
-            raise ApiError(404, "Package not found", violations=missing)
+            raise NotFound("Package not found", violations=missing)
         assert departure is not None
-        now = self.now
+        now = self.now()
         bid = f"bk_{self.ids.hex('booking', 16)}"
         comm = fields.get("communication_options") or {}
         comm = {"should_send_message": bool(comm.get("should_send_message", True)),
@@ -123,7 +121,7 @@ class BookingRules:
         self.webhooks.booking_changed(record)
         return self.bookings[bid]
 
-    def _check_dates(self: HubbyBackend, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
+    def _check_dates(self, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
         departure = None
         raw = fields.get("departure_date")
         if raw is not None:
@@ -144,7 +142,7 @@ class BookingRules:
 
     # -- promo codes and queues ---------------------------------------------------------------
     def _new_promo_code(
-        self: HubbyBackend,
+        self,
         partner: dict[str, Any],
         booking: dict[str, Any],
         spec: dict[str, Any],
@@ -157,7 +155,7 @@ class BookingRules:
         ptype = package["package_type"] if package else (spec.get("package_type") or "data-limited")
         duration = package["duration_days"] if package else (spec.get("package_duration") or catalog.DEFAULT_DURATION.get(ptype))
         size = (package["size"] if package else spec.get("size")) if ptype != "unlimited" else None
-        start = max(self.now, departure_ts)
+        start = max(self.now(), departure_ts)
         record = {
             "promo_code": code,
             "uuid": uid,
@@ -175,7 +173,7 @@ class BookingRules:
             "package_type": ptype,
             "package_duration": duration,
             "external_user_id": user,
-            "valid_from": self.now,
+            "valid_from": self.now(),
             "valid_to": start + PROMO_VALIDITY_DAYS * DAY,
             "claimed_at": None,
             "claim_email": None,
@@ -188,14 +186,14 @@ class BookingRules:
         self._promo_by_uuid[uid] = code
         return record
 
-    def _fresh_code(self: HubbyBackend) -> str:
+    def _fresh_code(self) -> str:
         while True:
             digest = self.ids.digest("promo_code")
             code = "".join(PROMO_ALPHABET[b % len(PROMO_ALPHABET)] for b in digest[:9])
             if code not in self.promo_codes:
                 return code
 
-    def _new_queue_entry(self: HubbyBackend, booking: dict[str, Any], code: dict[str, Any], user: str) -> dict[str, Any]:
+    def _new_queue_entry(self, booking: dict[str, Any], code: dict[str, Any], user: str) -> dict[str, Any]:
         uid = self.ids.uuid("package_queue")
         record = {
             "uuid": uid,
@@ -216,43 +214,43 @@ class BookingRules:
             "status": "queued",
             "redeemed_at": None,
             "declined_at": None,
-            "created_at": self.now,
+            "created_at": self.now(),
             "promo_code": code["promo_code"],
         }
         self.queues.put(uid, record)
         self.promo_codes.put(code["promo_code"], {**code, "queue": uid})
         return record
 
-    def claim_promo_code(self: HubbyBackend, uuid: str, email: str) -> dict[str, Any]:
+    def claim_promo_code(self, uuid: str, email: str) -> dict[str, Any]:
         code = self.promo_codes.get(self._promo_by_uuid.get(uuid, ""))
         if code is None:
-            raise ApiError(404, f"Promo code not found: no promo code has uuid {uuid}")
+            raise NotFound(f"Promo code not found: no promo code has uuid {uuid}")
         if code["cancelled_at"] is not None:
-            raise ApiError(400, "Promo code is no longer valid: its booking was cancelled")
+            raise BadRequest("Promo code is no longer valid: its booking was cancelled")
         if code["redeemed_at"] is not None:
-            raise ApiError(400, "Promo code has already been redeemed")
+            raise BadRequest("Promo code has already been redeemed")
         if code["claimed_at"] is not None:
-            raise ApiError(400, "Promo code has already been claimed")
-        updated = {**code, "claimed_at": self.now, "claim_email": email}
+            raise BadRequest("Promo code has already been claimed")
+        updated = {**code, "claimed_at": self.now(), "claim_email": email}
         self.promo_codes.put(code["promo_code"], updated)
         self.log("promo_code.claimed", code["partner"], booking=code["booking"], promo_code=code["promo_code"], email=email)
         return updated
 
-    def promo_code_for(self: HubbyBackend, partner: dict[str, Any] | None, code: str) -> dict[str, Any]:
+    def promo_code_for(self, partner: dict[str, Any] | None, code: str) -> dict[str, Any]:
         record = self.promo_codes.get(code)
         if record is None or (partner is not None and record["partner"] != partner["id"]):
-            raise ApiError(404, f"Promo code not found: {code}")
+            raise NotFound(f"Promo code not found: {code}")
         return record
 
     # -- read ---------------------------------------------------------------------------------
-    def booking_for(self: HubbyBackend, partner: dict[str, Any], booking_id: str) -> dict[str, Any]:
+    def booking_for(self, partner: dict[str, Any], booking_id: str) -> dict[str, Any]:
         booking = self.bookings.get(booking_id)
         if booking is None or booking["partner"] != partner["id"]:
-            raise ApiError(404, f"Booking not found: {booking_id}")
+            raise NotFound(f"Booking not found: {booking_id}")
         return booking
 
     def find_booking_by_external_id(
-        self: HubbyBackend, partner: dict[str, Any], external_id: str, *, active_only: bool = False
+        self, partner: dict[str, Any], external_id: str, *, active_only: bool = False
     ) -> dict[str, Any] | None:
         found = None
         for bid in self._by_external.get((partner["id"], external_id), ()):  # creation order
@@ -265,7 +263,7 @@ class BookingRules:
         return found
 
     def list_bookings(
-        self: HubbyBackend, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
+        self, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
     ) -> tuple[list[dict[str, Any]], int]:
         rows = [
             b for b in self.bookings.values()
@@ -277,9 +275,9 @@ class BookingRules:
         return rows[start : start + per_page], len(rows)
 
     # -- update and cancel --------------------------------------------------------------------
-    def update_booking(self: HubbyBackend, booking: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def update_booking(self, booking: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         if booking["status"] == "CANCELLED":
-            raise ApiError(400, "Booking cannot be updated: it is cancelled")
+            raise BadRequest("Booking cannot be updated: it is cancelled")
         changes = _pick(body, BOOKING_FIELDS)
         merged = {**booking, **changes}
         invalid: list[Violation] = []
@@ -288,7 +286,7 @@ class BookingRules:
             merged["departure_date"] = booking["departure_date"]
         departure = self._check_dates(merged, invalid)
         if invalid:
-            raise ApiError(400, "Validation failed", violations=invalid)
+            raise BadRequest("Validation failed", violations=invalid)
         assert departure is not None
         if "communication_options" in changes:
             comm = changes["communication_options"] or {}
@@ -303,13 +301,13 @@ class BookingRules:
             merged.update(departure_ts=departure.ts, departure_precise=departure.precise,
                           departure_past_after=departure.past_after, cutoff_sent_at=None,
                           about_to_depart_sent_at=None)  # fmt: skip
-        merged["updated_at"] = self.now
+        merged["updated_at"] = self.now()
         self.bookings.put(booking["id"], merged)
         self.log("booking.updated", booking["partner"], booking=booking["id"], fields=sorted(changes))
         self.webhooks.booking_changed(merged)
         return merged
 
-    def cancel_reasons(self: HubbyBackend, booking: dict[str, Any]) -> list[str]:
+    def cancel_reasons(self, booking: dict[str, Any]) -> list[str]:
         reasons = []
         if booking["status"] == "CANCELLED":
             return ["it is already cancelled"]
@@ -318,19 +316,18 @@ class BookingRules:
             reasons.append("a promo code has already been claimed or redeemed")
         if booking.get("messages_sent_at") is not None:
             reasons.append("its promo codes have already been sent to the traveler")
-        if self.now >= booking["departure_past_after"]:
+        if self.now() >= booking["departure_past_after"]:
             reasons.append("the departure date is in the past")
         return reasons
 
-    def cancel_booking(self: HubbyBackend, booking: dict[str, Any]) -> dict[str, Any]:
+    def cancel_booking(self, booking: dict[str, Any]) -> dict[str, Any]:
         reasons = self.cancel_reasons(booking)
         if reasons:
-            raise ApiError(
-                400,
+            raise BadRequest(
                 f"Booking cannot be cancelled: {reasons[0]}",
                 violations=[Violation("booking", r) for r in reasons],
             )
-        now = self.now
+        now = self.now()
         for c in booking["promo_codes"]:
             self.promo_codes.put(c, {**self.promo_codes[c], "cancelled_at": now})
         for q in booking["package_queues"]:
@@ -341,7 +338,7 @@ class BookingRules:
         return record
 
     # -- views --------------------------------------------------------------------------------
-    def booking_view(self: HubbyBackend, b: dict[str, Any]) -> dict[str, Any]:
+    def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
         view = {f: b.get(f) for f in BOOKING_FIELDS}
         view.update(
             id=b["id"],
@@ -357,7 +354,7 @@ class BookingRules:
         )
         return view
 
-    def promo_view(self: HubbyBackend, c: dict[str, Any]) -> dict[str, Any]:
+    def promo_view(self, c: dict[str, Any]) -> dict[str, Any]:
         keys = ("promo_code", "uuid", "type", "booking", "booking_id", "claim_url", "deep_link_url", "package_id",
                 "package_size", "destination", "iso3", "package_type", "package_duration", "external_user_id")  # fmt: skip
         view = {k: c[k] for k in keys}
@@ -365,7 +362,7 @@ class BookingRules:
             view[k] = iso(c[k])
         return view
 
-    def queue_view(self: HubbyBackend, q: dict[str, Any]) -> dict[str, Any]:
+    def queue_view(self, q: dict[str, Any]) -> dict[str, Any]:
         keys = ("uuid", "booking", "booking_id", "external_user_id", "esim_type", "package_id",
                 "package_specification", "origin", "status")  # fmt: skip
         view = {k: q[k] for k in keys}

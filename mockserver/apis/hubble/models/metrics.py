@@ -14,13 +14,11 @@ from __future__ import annotations
 import bisect
 import calendar
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...kernel.errors import ApiError
-from .models_common import DAY, HOUR, env_filter, iso, not_found
-
-if TYPE_CHECKING:
-    from .models import HubbleBackend
+from ....kernel.errors import BadRequest
+from .common import DAY, HOUR, env_filter, iso, not_found
+from .state import HubbleState
 
 MAX_BUCKETS = 365
 USAGE_DAYS = 30
@@ -47,15 +45,14 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
         per_day = DAY // width
         complete = days * per_day
         if complete > MAX_BUCKETS:
-            raise ApiError(
-                400,
+            raise BadRequest(
                 f"days={days} with time_interval={interval} makes {complete} buckets; at most {MAX_BUCKETS} "
                 f"(use days <= {MAX_BUCKETS // per_day} or a wider interval)",
             )
         current = now // width * width
         return [(current - k * width, current - (k - 1) * width) for k in range(complete, -1, -1)]
     if interval != "month":
-        raise ApiError(400, f"time_interval must be hour, day or month, got {interval!r}")
+        raise BadRequest(f"time_interval must be hour, day or month, got {interval!r}")
     start = _month_start(now - days * DAY)
     current = _month_start(now)
     out = []
@@ -66,15 +63,15 @@ def bucket_bounds(now: float, days: int, interval: str | None) -> list[tuple[flo
     return out
 
 
-class MetricsMixin:
+class MetricsMixin(HubbleState):
     # -- query -----------------------------------------------------------------------------
-    def _buckets(self: HubbleBackend, query: dict[str, Any]) -> list[tuple[float, float]]:
+    def _buckets(self, query: dict[str, Any]) -> list[tuple[float, float]]:
         days = query.get("days", query.get("daysBack", 1))
         interval = query.get("time_interval", query.get("timeInterval"))
         return bucket_bounds(self.now(), int(days), interval)
 
     # -- API requests ------------------------------------------------------------------------
-    def api_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def api_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         counts = [[0, 0] for _ in bounds]
@@ -89,7 +86,7 @@ class MetricsMixin:
         return _request_metrics(bounds, counts)
 
     # -- webhook deliveries ------------------------------------------------------------------
-    def webhook_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def webhook_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         counts = [[0, 0] for _ in bounds]
@@ -112,13 +109,13 @@ class MetricsMixin:
         return _request_metrics(bounds, counts)
 
     # -- packets -----------------------------------------------------------------------------
-    def _org_stream_key(self: HubbleBackend, org_id: str, tags: list[str] | None) -> str:
+    def _org_stream_key(self, org_id: str, tags: list[str] | None) -> str:
         envs = env_filter(tags)
         if envs is not None and len(envs) == 1:
             return f"env:{org_id}:{next(iter(envs))}"
         return f"org:{org_id}"
 
-    def packet_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def packet_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         stream = self.stream(self._org_stream_key(org_id, query.get("filter_tags")))
@@ -131,7 +128,7 @@ class MetricsMixin:
         return {"total_packets": total, "buckets": buckets}
 
     # -- devices -----------------------------------------------------------------------------
-    def _active_devices(self: HubbleBackend, stream_key: str, start: float, end: float) -> set[str]:
+    def _active_devices(self, stream_key: str, start: float, end: float) -> set[str]:
         stream = self.stream(stream_key)
         out: set[str] = set()
         for i in range(bisect.bisect_left(stream.rx, start), bisect.bisect_left(stream.rx, end)):
@@ -140,7 +137,7 @@ class MetricsMixin:
                 out.add(p["dev"])
         return out
 
-    def device_metrics(self: HubbleBackend, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    def device_metrics(self, org_id: str, query: dict[str, Any]) -> dict[str, Any]:
         self.org(org_id)
         bounds = self._buckets(query)
         envs = env_filter(query.get("filter_tags"))
@@ -175,12 +172,12 @@ class MetricsMixin:
             "total_never_active_devices": never,
         }
 
-    def _first_rx(self: HubbleBackend, device_id: str) -> float | None:
+    def _first_rx(self, device_id: str) -> float | None:
         stream = self._streams.get(f"dev:{device_id}")
         return stream.rx[0] if stream and len(stream) else None
 
     # -- billing -----------------------------------------------------------------------------
-    def billing_usage(self: HubbleBackend, org_id: str) -> list[dict[str, Any]]:
+    def billing_usage(self, org_id: str) -> list[dict[str, Any]]:
         self.org(org_id)
         now = self.now()
         key = f"org:{org_id}"
@@ -214,17 +211,17 @@ class MetricsMixin:
         keys = ("invoice_id", "issue_timestamp", "due_timestamp", "status", "total", "remaining_balance")
         return {k: record[k] for k in keys}
 
-    def list_invoices(self: HubbleBackend, org_id: str) -> list[dict[str, Any]]:
+    def list_invoices(self, org_id: str) -> list[dict[str, Any]]:
         self.org(org_id)
         rows = [i for i in self.invoices.values() if i["org_id"] == org_id]
         rows.sort(key=lambda i: (-i["issue_timestamp"], i["invoice_id"]))
         return [self.invoice_view(i) for i in rows]
 
-    def invoice_pdf(self: HubbleBackend, org_id: str, invoice_id: str) -> bytes:
+    def invoice_pdf(self, org_id: str, invoice_id: str) -> bytes:
         record = self.invoices.get(invoice_id)
         if record is None or record["org_id"] != org_id:
             raise not_found("invoice", invoice_id)
-        from .pdf import render_invoice
+        from ..pdf import render_invoice  # on first use: fpdf2 is slow to import
 
         return render_invoice(record, self.org(org_id))
 
