@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mockserver.kernel.clock import Clock, Timers  # noqa: E402
 from mockserver.kernel.ids import Ids  # noqa: E402
 from mockserver.kernel.store import Store  # noqa: E402
-from mockserver.webhooks import DEFAULT_POLICIES, RetryPolicy, WebhookEngine  # noqa: E402
+from mockserver.webhooks import RetryPolicy, WebhookEngine  # noqa: E402
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -66,7 +66,7 @@ def _receiver_main(count: int, ports: multiprocessing.Queue) -> None:
 def _engine(max_in_flight: int, per_origin: int) -> WebhookEngine:
     clock = Clock("frozen", start=1_767_225_600.0)
     store = Store()
-    policies = {**DEFAULT_POLICIES, "bench": RetryPolicy(delays=[60.0] * 3, timeout=30)}
+    policies = {"bench": RetryPolicy(delays=[60.0] * 3, timeout=30)}
     return WebhookEngine(
         clock,
         Timers(clock),

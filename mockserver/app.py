@@ -21,7 +21,7 @@ from .kernel.ids import Ids
 from .kernel.runtime import Runtime
 from .scenarios import load_scenario
 from .settings import Settings
-from .webhooks import DEFAULT_POLICIES, WebhookEngine
+from .webhooks import WebhookEngine
 from .webhooks.chaos import Chaos
 
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
         runtime.timers,
         runtime.store,
         Ids(settings.seed, runtime.store, "webhooks"),
-        {name: policy.with_(timeout=settings.webhook_timeout) for name, policy in DEFAULT_POLICIES.items()},
+        {api.NAME: api.WEBHOOK_POLICY.with_(timeout=settings.webhook_timeout) for api in REGISTRY},
         flush_interval=None,  # the listener below flushes each attempt at once; no second, delayed flush
     )
     # an attempt recorded by a timer (no request around it) is on disk at once, so a pending

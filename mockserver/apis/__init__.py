@@ -1,7 +1,7 @@
 """The APIs this server fakes. Each module offers the same surface:
 
 NAME, MOUNT, mount(runtime) -> ASGI app, control_routes(runtime) -> list of routes under
-/_mock/<NAME>/ (the world simulation).
+/_mock/<NAME>/ (the world simulation), WEBHOOK_POLICY (the `RetryPolicy` of its webhooks).
 """
 
 from __future__ import annotations

@@ -1,14 +1,19 @@
-"""Outgoing webhooks: one delivery engine for every API, with per-API retry policies."""
+"""Outgoing webhooks: one delivery engine for every API; each API brings its retry policy.
 
-from .engine import ACTIVE_STATES, MESSAGES_TABLE, STATES, WebhookEngine
-from .policies import BUMBLEBEE, DEFAULT_POLICIES, HUBBLE, HUBBY, RetryPolicy
+- `engine.py`: `WebhookEngine`, scheduling attempts on the mock clock;
+- `outbox.py`: the message records (`webhooks.messages`) and how each event changes them;
+- `client.py`: one POST and its `Outcome`; `transport.py`: httpx pools per origin;
+  `http1.py`: the keep-alive client for plain `http://` receivers;
+- `diagnosis.py`: failures as readable reasons; `policy.py`: `RetryPolicy`;
+- `chaos.py`: opt-in duplicates, reordering and delays.
+"""
+
+from .engine import WebhookEngine
+from .outbox import ACTIVE_STATES, MESSAGES_TABLE, STATES
+from .policy import RetryPolicy
 
 __all__ = [
     "ACTIVE_STATES",
-    "BUMBLEBEE",
-    "DEFAULT_POLICIES",
-    "HUBBLE",
-    "HUBBY",
     "MESSAGES_TABLE",
     "STATES",
     "RetryPolicy",

@@ -1,5 +1,5 @@
 """Opt-in delivery chaos: duplicates, reordering and delay jitter, the way real
-at-least-once, unordered webhook senders behave (Hubby's notes say exactly that).
+at-least-once, unordered webhook senders behave (some vendors' notes say exactly that).
 
 Off by default: a fake that always delivers exactly once and in order hides a receiver's
 deduplication and ordering bugs. A rule applies to one API (or all) and optionally one
@@ -10,7 +10,7 @@ What a rule does to each new message:
 - `jitter_seconds`: its first attempt waits uniform(0, jitter) seconds on the clock;
 - `reorder` (probability): it is held back a further `hold_seconds`, so messages enqueued
   after it overtake it;
-- `duplicate` (probability): a second message with the same body and headers (Bumblebee's
+- `duplicate` (probability): a second message with the same body and headers (a per-message
   `X-Request-ID` included) is delivered too, with its own jitter.
 
 Delays run on the sandbox clock like every other timer (advance a frozen clock to let them
@@ -18,10 +18,11 @@ fall due). Every affected record carries `chaos` (`delay`, `held_back`, `duplica
 `duplicated_by`), so the deliveries log shows what was done.
 
 Configuration (control plane `PUT /_mock/webhooks/chaos`, `--webhook-chaos`,
-`MOCKSERVER_WEBHOOK_CHAOS`): JSON `{"seed": 7, "rules": [{"api": "hubby", "duplicate": 0.3,
+`MOCKSERVER_WEBHOOK_CHAOS`): JSON `{"seed": 7, "rules": [{"api": API, "duplicate": 0.3,
 "reorder": 0.3, "jitter_seconds": 5}]}`, or the short form
-`hubby:duplicate=0.3,reorder=0.3,jitter=5;bumblebee:duplicate=0.1` (`api/endpoint:` scopes a
-rule to one endpoint; `*` is every API; `seed=N` as a rule of its own sets the seed).
+`API:duplicate=0.3,reorder=0.3,jitter=5;OTHER_API:duplicate=0.1` (`api/endpoint:` scopes a
+rule to one endpoint; `*` is every API; `seed=N` as a rule of its own sets the seed); API is
+an API's name (the README shows examples).
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def _number(value: Any, where: str, low: float, high: float) -> float:
 
 
 def _parse_short(text: str, default_seed: int) -> tuple[int, list[ChaosRule]]:
-    """`hubby:duplicate=0.3,reorder=0.2,jitter=5;bumblebee/ENDPOINT:dup=0.1;seed=7`."""
+    """`API:duplicate=0.3,reorder=0.2,jitter=5;OTHER_API/ENDPOINT:dup=0.1;seed=7`."""
     seed = default_seed
     rules = []
     for i, part in enumerate(p.strip() for p in text.split(";")):

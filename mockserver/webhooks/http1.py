@@ -3,24 +3,24 @@
 httpx costs about 1.5 ms of CPU per delivery (anyio, httpcore's pool bookkeeping, h11) and
 writes a request's head and body in two sends; this client writes each request in one send
 on a pooled asyncio connection and reads the answer with a few stream reads, about a tenth
-of the cost. The engine uses it only where it behaves exactly like httpx: `http://` URLs
+of the cost. `client.py` uses it only where it behaves exactly like httpx: `http://` URLs
 with ASCII hosts and paths, no user info, clean header names and values, redirects not
 followed. Everything else (TLS, redirects, odd URLs, an injected transport in tests) still
 goes through httpx.
 
-Failures raise `DeliveryFailed` with the same readable reasons the engine gives httpx's
-errors ("connection refused", "connection reset", "connection closed without a response",
+Failures raise `DeliveryFailed` with the same readable reasons httpx's errors get
+(`diagnosis.py`: "connection refused", "connection reset", "connection closed without a response",
 "invalid HTTP response: ...", "connection closed mid-response (HTTP 200): ...").
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import re
-import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
+
+from .diagnosis import connect_reason, network_reason
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
@@ -124,7 +124,7 @@ class Http1Pool:
             if isinstance(exc, DeliveryFailed | asyncio.CancelledError | TimeoutError):
                 raise
             if isinstance(exc, OSError):
-                raise DeliveryFailed(_network_reason(exc)) from exc
+                raise DeliveryFailed(network_reason(exc)) from exc
             raise
         if reusable:
             self._give(key, conn)
@@ -163,20 +163,8 @@ class Http1Pool:
 async def _connect(host: str, port: int) -> _Conn:
     try:
         reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT)
-    except ConnectionRefusedError as exc:
-        raise DeliveryFailed("connection refused") from exc
-    except socket.gaierror as exc:
-        raise DeliveryFailed("could not resolve host") from exc
-    except OSError as exc:
-        if exc.errno in (errno.ECONNREFUSED,):
-            raise DeliveryFailed("connection refused") from exc
-        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            raise DeliveryFailed("host unreachable") from exc
-        text = str(exc).lower()
-        # several addresses (localhost: ::1 and 127.0.0.1) all refusing come as one OSError
-        if "refused" in text or f"[errno {errno.ECONNREFUSED}]" in text:
-            raise DeliveryFailed("connection refused") from exc
-        raise DeliveryFailed(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+    except OSError as exc:  # several addresses (localhost: ::1 and 127.0.0.1) refusing come as one
+        raise DeliveryFailed(connect_reason(exc)) from exc
     return _Conn(reader, writer)
 
 
@@ -273,9 +261,3 @@ def _mid_response(status: int) -> DeliveryFailed:
         f"connection closed mid-response (HTTP {status}): peer closed connection without sending complete message body",
         status,
     )
-
-
-def _network_reason(exc: OSError) -> str:
-    if isinstance(exc, ConnectionResetError | BrokenPipeError) or exc.errno in (errno.ECONNRESET, errno.EPIPE):
-        return "connection reset"
-    return f"network error: {type(exc).__name__}: {exc}"

@@ -20,18 +20,15 @@ from typing import Any
 
 import pytest
 
+from mockserver.apis.bumblebee.webhooks import POLICY as BUMBLEBEE
+from mockserver.apis.hubble.webhooks import POLICY as HUBBLE
+from mockserver.apis.hubby.webhooks import POLICY as HUBBY
 from mockserver.kernel.clock import Clock, Timers
 from mockserver.kernel.ids import Ids
 from mockserver.kernel.store import Store
-from mockserver.webhooks import (
-    BUMBLEBEE,
-    DEFAULT_POLICIES,
-    HUBBLE,
-    HUBBY,
-    MESSAGES_TABLE,
-    RetryPolicy,
-    WebhookEngine,
-)
+from mockserver.webhooks import MESSAGES_TABLE, RetryPolicy, WebhookEngine
+
+DEFAULT_POLICIES = {"hubble": HUBBLE, "hubby": HUBBY, "bumblebee": BUMBLEBEE}
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,12 +13,14 @@ from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
 from . import errors, routes, simulation
 from .models import NAME, BumblebeeBackend
-from .webhooks import Emitter
+from .webhooks import POLICY, BumblebeeWebhooks
 
 MOUNT = "/bumblebee"
 SPEC_FILE = "bumblebee-openapi.yaml"
+WEBHOOK_POLICY = POLICY
+"""How this API's failed webhook deliveries are retried (the engine's policy for NAME)."""
 
-__all__ = ["MOUNT", "NAME", "control_routes", "mount"]
+__all__ = ["MOUNT", "NAME", "WEBHOOK_POLICY", "control_routes", "mount"]
 
 
 def _backend(runtime: Runtime) -> BumblebeeBackend:
@@ -27,7 +29,7 @@ def _backend(runtime: Runtime) -> BumblebeeBackend:
         spec = Spec.from_resource(NAME, SPEC_FILE)
         backend = BumblebeeBackend(runtime, spec.component_schema("WebhookCreate"))
         backend.spec = spec
-        backend.emitter = Emitter(runtime, backend)
+        backend.emitter = BumblebeeWebhooks(backend)
         runtime.register(backend)
     return backend
 

@@ -12,14 +12,14 @@ from ...kernel.api import Call, Reply
 from ...kernel.errors import NotFound
 from .models import BumblebeeBackend
 from .payloads import utc_time
-from .webhooks import Emitter, render_message
+from .webhooks import BumblebeeWebhooks, render_message
 
 
 def _backend(call: Call) -> BumblebeeBackend:
     return call.model
 
 
-def _emitter(call: Call) -> Emitter:
+def _emitter(call: Call) -> BumblebeeWebhooks:
     return call.model.emitter
 
 

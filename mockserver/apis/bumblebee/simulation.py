@@ -48,7 +48,7 @@ from . import payloads
 from .errors import DATA_TYPES, invalid, render
 from .models import BumblebeeBackend, _zone, check, round_to_5
 from .payloads import BATTERY, GEO, READINGS, SENSOR, SIGFOX, TEMPERATURE, utc_time
-from .webhooks import BodyBreaksSpec, Emitter
+from .webhooks import BodyBreaksSpec, BumblebeeWebhooks
 
 if TYPE_CHECKING:
     from ...kernel.runtime import Runtime
@@ -102,7 +102,7 @@ UNPARSABLE_ERROR = "Could not parse the message payload"
 class World:
     """Turns a node's report into state changes and webhook messages."""
 
-    def __init__(self, backend: BumblebeeBackend, emitter: Emitter) -> None:
+    def __init__(self, backend: BumblebeeBackend, emitter: BumblebeeWebhooks) -> None:
         self.backend = backend
         self.emitter = emitter
 
@@ -296,7 +296,7 @@ def asset_view(backend: BumblebeeBackend, asset: dict[str, Any]) -> dict[str, An
 Handler = Callable[[dict[str, Any], Any], tuple[int, Any]]
 
 
-def control_routes(runtime: Runtime, backend: BumblebeeBackend, emitter: Emitter) -> list[Route]:
+def control_routes(runtime: Runtime, backend: BumblebeeBackend, emitter: BumblebeeWebhooks) -> list[Route]:
     b = backend
     world = World(backend, emitter)
 

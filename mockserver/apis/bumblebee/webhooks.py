@@ -1,7 +1,8 @@
-"""The emitter: which webhooks get a body, with which headers, handed to the one delivery engine.
+"""Bumblebee's webhooks: which webhooks get a body, with which headers, handed to the one
+delivery engine, and how failed deliveries are retried (`POLICY`).
 
-Every enabled webhook subscribed to a data type gets its own message (policy "bumblebee":
-attempts at t0, +1 min, +5 min, +15 min, +1 h, +3 h; a 4xx cancels at once). Headers:
+Every enabled webhook subscribed to a data type gets its own message (attempts at t0,
++1 min, +5 min, +15 min, +1 h, +3 h; a 4xx cancels at once). Headers:
 Content-Type, User-Agent ("Bumblebee v0.11.0 webhooks"), X-Request-ID (the message id, the
 same on every retry and resend) and the webhook's custom headers.
 
@@ -13,15 +14,12 @@ configuration too.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...kernel.spec import Schema, Spec, load_document, resource_path
-from ...webhooks import ACTIVE_STATES
+from ...webhooks import ACTIVE_STATES, RetryPolicy, WebhookEngine
 from .models import NAME, BumblebeeBackend
 from .payloads import utc_time
-
-if TYPE_CHECKING:
-    from ...kernel.runtime import Runtime
 
 VERSION = "0.11.0"
 USER_AGENT = f"Bumblebee v{VERSION} webhooks"
@@ -36,26 +34,42 @@ BODY_SCHEMAS = {
 
 log = logging.getLogger("mockserver.bumblebee")
 
+POLICY = RetryPolicy(
+    delays=[60.0, 300.0, 900.0, 3600.0, 10800.0],
+    timeout=30.0,
+    cancel_on_4xx=True,
+    store_error_body=True,
+    error_excerpt_limit=750,
+    user_agent=USER_AGENT,
+)
+"""Documented (seed 003): first attempt at once, then after 1 min, 5 min, 15 min, 1 h and
+3 h; "if all 6 attempts fail, the webhook message will be marked as canceled". A 4xx answer
+cancels the message at once; the receiver's `{"error": ...}` message is kept on 4xx and 5xx
+answers, truncated to 750 characters. Attempts land at t0, t0+60, t0+360, t0+1260, t0+4860,
+t0+15660. A 30 s per-attempt timeout (real seconds); redirects are not followed."""
+
 
 class BodyBreaksSpec(RuntimeError):
     """The fake built a body its own bumblebee-webhooks.yaml rejects (a bug in the fake)."""
 
 
-class Emitter:
-    def __init__(self, runtime: Runtime, backend: BumblebeeBackend) -> None:
-        self.runtime = runtime
+class BumblebeeWebhooks:
+    """Bumblebee's sender (`backend.emitter`): one message per subscribed webhook."""
+
+    def __init__(self, backend: BumblebeeBackend) -> None:
+        self.runtime = backend.runtime
         self.backend = backend
         spec = Spec("bumblebee-webhooks", load_document(str(resource_path(WEBHOOKS_SPEC))))
         self._schemas: dict[str, Schema] = {t: spec.component_schema(n) for t, n in BODY_SCHEMAS.items()}
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> WebhookEngine:
         assert self.runtime.webhooks is not None, "the webhook engine is not set up"
         return self.runtime.webhooks
 
     def emit_all(
         self, bodies: list[tuple[str, dict[str, Any]]]
-    ) -> list[tuple[str, dict[str, Any], list[dict]]]:
+    ) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
         """Emit several bodies (one Sigfox message's); all are checked before any is sent."""
         for data_type, body in bodies:
             self.check(data_type, body)
@@ -100,7 +114,10 @@ class Emitter:
         return msg
 
     def resend(self, hook: dict[str, Any], message_id: str) -> dict[str, Any]:
-        self._retarget(hook, self.engine.get(message_id))
+        msg = self.engine.get(message_id)
+        if msg is None:
+            raise KeyError(message_id)
+        self._retarget(hook, msg)
         return self.engine.resend(message_id)
 
     def retarget(self, hook: dict[str, Any]) -> None:
@@ -155,13 +172,13 @@ def status_message(msg: dict[str, Any]) -> str | None:
     canceled messages; null otherwise."""
     if msg["state"] not in ("failed", "canceled"):
         return None
-    reason = msg.get("last_error")
+    reason: str | None = msg.get("last_error")
     attempts = msg.get("attempts") or []
     last = attempts[-1] if attempts else None
     if last is None:
         return reason
     told = last.get("error_message")
-    cause = last.get("error") or (f"HTTP {last['status']}" if last.get("status") else "delivery failed")
+    cause: str = last.get("error") or (f"HTTP {last['status']}" if last.get("status") else "delivery failed")
     if told:
         cause = f"{cause}: {told}"
     if reason and last.get("error") and reason.startswith(last["error"]):

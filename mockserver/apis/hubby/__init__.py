@@ -5,12 +5,14 @@ from __future__ import annotations
 from ...kernel.api import ApiMount
 from ...kernel.runtime import Runtime
 from ...kernel.spec import Spec
-from . import auth, errors, routes, simulation
+from . import auth, errors, routes, simulation, webhooks
 from .models import HubbyBackend
 
 NAME = "hubby"
 MOUNT = "/hubby/api"
 SPEC_FILE = "hubby-openapi.yaml"
+WEBHOOK_POLICY = webhooks.POLICY
+"""How this API's failed webhook deliveries are retried (the engine's policy for NAME)."""
 
 
 def mount(runtime: Runtime) -> ApiMount:

@@ -4,7 +4,7 @@ Nine events, each `{"event", "timestamp", "data"}` with exactly the seed's data 
 esim.installed / esim.removed, package.activated, package.usage.{20,50,80}_percent,
 promo_code.redeemed, booking.within_cutoff and booking.about_to_depart.
 
-Delivery goes through the shared engine (policy "hubby": retried after 1, 5 and 30 minutes,
+Delivery goes through the shared engine (`POLICY`: retried after 1, 5 and 30 minutes,
 then dropped) to the URL the partner registered with `PUT /_mock/hubby/webhook`, with an
 `x-api-key` header (the partner's webhook key, by default its API key). Every event is also
 written to the state-change log (`GET /_mock/hubby/events`), delivered or not.
@@ -36,6 +36,7 @@ import functools
 import math
 from typing import TYPE_CHECKING, Any
 
+from ...webhooks import RetryPolicy
 from .timeutil import DAY, HOUR, iso, parse_iso
 
 if TYPE_CHECKING:
@@ -57,8 +58,16 @@ TIME_TYPES = ("time-limited", "unlimited")
 _FLAG = {"within_cutoff": "cutoff_sent_at", "about_to_depart": "about_to_depart_sent_at"}
 _EPS = 1e-6
 
+POLICY = RetryPolicy(delays=[60.0, 300.0, 1800.0], timeout=30.0, user_agent="Hubby-Webhooks/2.0")
+"""Documented in the partner guide: non-2xx answers are retried up to 3 times, after 1, 5
+and 30 minutes, then the event is dropped (state `canceled`). Attempts land at t0, t0+60,
+t0+360, t0+2160. Every non-2xx, 4xx included, is retried; a 30 s per-attempt timeout (real
+seconds); redirects are not followed."""
+
 
 class HubbyWebhooks:
+    """Hubby's sender (`backend.emitter`): events from state changes and from the clock."""
+
     def __init__(self, backend: HubbyBackend) -> None:
         self.b = backend
         self.epoch = 0
@@ -95,7 +104,8 @@ class HubbyWebhooks:
     def _booking_ref(self, booking: dict[str, Any] | None, fallback: str | None = None) -> str:
         if booking is None:
             return fallback or ""
-        return booking.get("booking_id") or booking["id"]
+        ref: str = booking.get("booking_id") or booking["id"]
+        return ref
 
     # -- events from state changes ----------------------------------------------------------------
     def promo_code_redeemed(self, promo: dict[str, Any]) -> None:

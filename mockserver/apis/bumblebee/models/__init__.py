@@ -60,7 +60,7 @@ class BumblebeeBackend(WebhooksMixin, AssetsMixin, NodesMixin):
         self._webhook_schema = webhook_schema  # the sandbox spec's WebhookCreate, for scenarios
         self._faker: Any = None
         self.spec: Spec | None = None  # the sandbox API document, set by the package
-        self.emitter: Any = None  # the webhooks.Emitter, set by the package
+        self.emitter: Any = None  # its BumblebeeWebhooks (webhooks.py), set by the package
 
     def now(self) -> float:
         return self.runtime.clock.now()

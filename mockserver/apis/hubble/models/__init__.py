@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ....kernel.ids import Ids
 from ....kernel.pagination import TokenCodec
-from ..webhooks import PacketWebhooks
+from ..webhooks import HubbleWebhooks
 from .accounts import ALL_SCOPES, INVITATION_TTL, SCOPES, AccountsMixin, Principal
 from .common import DEVICE_TOKEN, PACKET_TOKEN, iso, not_found
 from .devices import DevicesMixin
@@ -52,7 +52,7 @@ class HubbleBackend(AccountsMixin, DevicesMixin, PacketsMixin, MetricsMixin):
         self.packet_pages = TokenCodec(
             lambda: runtime.token_secret.key() + b"packets", runtime.clock, ttl_seconds=86400.0, shape=PACKET_TOKEN
         )
-        self.emitter = PacketWebhooks(self)
+        self.emitter = HubbleWebhooks(self)
         self._by_token = {}
         self._transmitter: Transmitter | None = None
         DevicesMixin.__init__(self, store)

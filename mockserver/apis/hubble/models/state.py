@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ....kernel.store import Table
     from ....settings import Settings
     from .. import crypto
-    from ..webhooks import PacketWebhooks
+    from ..webhooks import HubbleWebhooks
     from .packets import Stream
 
 
@@ -44,7 +44,7 @@ class HubbleState(Protocol):
     api_counts: Table
     device_pages: TokenCodec
     packet_pages: TokenCodec
-    emitter: PacketWebhooks
+    emitter: HubbleWebhooks
 
     def now(self) -> float: ...
 

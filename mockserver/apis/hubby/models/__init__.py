@@ -59,7 +59,7 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         self.redirect_tokens = store.table("hubby.redirect_tokens")
         self.events = store.table("hubby.events")
         self.ids = Ids(runtime.settings.seed, store, "hubby")
-        self.webhooks = HubbyWebhooks(self)
+        self.emitter = HubbyWebhooks(self)
         self.catalog = Catalog([], [])
         self._by_api_key: dict[str, str] = {}
         self._promo_by_uuid: dict[str, str] = {}
@@ -107,7 +107,7 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
     def loaded(self) -> None:
         self._rebuild_catalog()
         self._rebuild_indexes()
-        self.webhooks.reschedule_all()
+        self.emitter.reschedule_all()
 
     def reload(self, tables: set[str]) -> None:
         """After a reset put a few rows back: the catalog only when it changed (it is the
@@ -115,7 +115,7 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         if tables & {"hubby.countries", "hubby.packages"}:
             self._rebuild_catalog()
         self._rebuild_indexes()
-        self.webhooks.reschedule_all()
+        self.emitter.reschedule_all()
 
     def booking_schema(self) -> Schema | None:
         """The spec's BookingCreateRequest, which scenario bookings are checked against

@@ -118,7 +118,7 @@ class BookingsMixin(HubbyState):
             self._by_external.setdefault((partner["id"], booking_id), []).append(bid)
         self.log("booking.created", partner["id"], booking=bid, promo_codes=list(record["promo_codes"]),
                  messages_sent=record["messages_sent_at"] is not None)  # fmt: skip
-        self.webhooks.booking_changed(record)
+        self.emitter.booking_changed(record)
         return self.bookings[bid]
 
     def _check_dates(self, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
@@ -304,7 +304,7 @@ class BookingsMixin(HubbyState):
         merged["updated_at"] = self.now()
         self.bookings.put(booking["id"], merged)
         self.log("booking.updated", booking["partner"], booking=booking["id"], fields=sorted(changes))
-        self.webhooks.booking_changed(merged)
+        self.emitter.booking_changed(merged)
         return merged
 
     def cancel_reasons(self, booking: dict[str, Any]) -> list[str]:

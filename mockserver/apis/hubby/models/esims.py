@@ -72,7 +72,7 @@ class EsimsMixin(HubbyState):
             self.queues.put(queue["uuid"], {**queue, "status": "redeemed", "redeemed_at": now, "package_id": package["id"]})
         if esim["iccid"] not in booking["esims"]:
             self.bookings.put(booking["id"], {**booking, "esims": [*booking["esims"], esim["iccid"]], "updated_at": now})
-        self.webhooks.promo_code_redeemed(promo)
+        self.emitter.promo_code_redeemed(promo)
         return {"promo_code": code, "esim": esim["iccid"], "package": entry["entry_id"]}
 
     def _pick_for_destinationless(self, promo: dict[str, Any], destination: str | None) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class EsimsMixin(HubbyState):
             raise StateConflict(f"eSIM {iccid} is already installed")
         esim = {**esim, "status": "installed", "status_updated_at": self.now()}
         self.esims.put(iccid, esim)
-        self.webhooks.esim_event("esim.installed", esim)
+        self.emitter.esim_event("esim.installed", esim)
         return esim
 
     def remove_esim(self, iccid: str) -> dict[str, Any]:
@@ -173,7 +173,7 @@ class EsimsMixin(HubbyState):
             raise StateConflict(f"eSIM {iccid} is not installed (status {esim['status']})")
         esim = {**esim, "status": "removed", "status_updated_at": self.now()}
         self.esims.put(iccid, esim)
-        self.webhooks.esim_event("esim.removed", esim)
+        self.emitter.esim_event("esim.removed", esim)
         return esim
 
     def activate_package(self, iccid: str, package_id: str | None = None) -> dict[str, Any]:
@@ -195,7 +195,7 @@ class EsimsMixin(HubbyState):
         entry = {**entry, "status": "active", "activated_at": now, "expires_at": now + entry["duration_days"] * DAY}
         esim = _replace_entry(esim, entry)
         self.esims.put(esim["iccid"], esim)
-        self.webhooks.package_activated(esim, entry)
+        self.emitter.package_activated(esim, entry)
         return entry
 
     def consume(
@@ -221,7 +221,7 @@ class EsimsMixin(HubbyState):
         self.log("package.data_used", esim["partner"], booking=entry["booking"], iccid=iccid,
                  package_id=entry["package_id"], used_bytes=used, added_bytes=int(nbytes or 0))  # fmt: skip
         if entry["package_type"] in DATA_TYPES and total:
-            self.webhooks.data_thresholds(esim, entry)
+            self.emitter.data_thresholds(esim, entry)
         if total is not None and used >= total:
             self._end_package(iccid, entry["entry_id"], "depleted")
         return _find(self.esims[iccid], entry["entry_id"])

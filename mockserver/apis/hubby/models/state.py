@@ -34,7 +34,7 @@ class HubbyState(Protocol):
     esims: Table
     redirect_tokens: Table
     events: Table
-    webhooks: HubbyWebhooks
+    emitter: HubbyWebhooks
     catalog: Catalog
     seeding: bool
     _by_api_key: dict[str, str]
