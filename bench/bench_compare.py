@@ -2,7 +2,9 @@
 
     python bench/bench_compare.py [--seconds 3] [--rounds 3] [--connections 32]
                                   [--modes off,strict,limits,state] [--baseline GIT_REF]
-                                  [--no-prism] [--mixed-seconds 8] [--scenarios a,b]
+                                  [--no-prism] [--no-protocol-ceiling] [--no-sized-ceiling]
+                                  [--mixed-seconds 8]
+                                  [--scenarios a,b]
 
 One command, one run, every figure of issue 10 side by side. It starts, and keeps running
 for the whole bench:
@@ -17,6 +19,12 @@ for the whole bench:
    (`git archive` under /tmp), so before and after come from the same run;
 4. Prism 5's static mock of the vendor document, when a Prism binary is given (`--prism`)
    or found under /tmp/prism (`npm install @stoplight/prism-cli` there).
+5. unless `--no-sized-ceiling`, the stock ceiling again, answering each scenario with a
+   body as large as mockserver's answer (`x-ceiling-body-bytes`): large answers cost the
+   kernel and the load generator too, which share the machine's two cores with the server;
+6. unless `--no-protocol-ceiling`, the ceiling app again on the HTTP protocol `mockserver
+   serve` uses (uvicorn's httptools protocol writing a response's head and body as one
+   write), so the table shows what of mockserver's ratio comes from that transport.
 
 Scenarios: list-devices limit 10 and 100, get-device, list-packets (one device's stream,
 topped up to a page of 100 packets), a signed Hubby `GET /bookings` (signed afresh for
@@ -24,6 +32,10 @@ each run). Each scenario runs in `--rounds` rounds that visit every target in tu
 load spike on a shared machine hits them alike; the table shows medians and the median of
 the per-round ratio to the ceiling. Last, a mixed read/write load of Hubble and Hubby
 (reads, device renames, registrations, bookings) from 64 connections on mode `off`.
+
+Next to req/s the table prints each server process's CPU time (user + system, from /proc)
+per answered request and its ratio to the ceiling's: a shared machine moves req/s a lot
+(other work takes turns on the cores), CPU per request much less.
 
 Every load is `wrk -t1 -cN` (Debian package `wrk`); nothing leaves the loopback interface.
 """
@@ -71,6 +83,8 @@ class Result:
     p99_ms: float
     non2xx: int
     errors: int
+    requests: int = 0
+    cpu_us: float = float("nan")  # the server process's CPU (user + system) per request
 
     def row(self, ceiling: float | None = None, prism: float | None = None) -> str:
         out = f"{self.rps:9.0f} req/s  p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms"
@@ -122,13 +136,34 @@ def wrk(url: str, seconds: float, connections: int, headers: dict[str, str] | No
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    done = re.search(r"(\d+) requests in", out)
     return Result(
         rps=float(rps.group(1)) if rps else 0.0,
         p50_ms=_ms(p50.group(1)) if p50 else float("nan"),
         p99_ms=_ms(p99.group(1)) if p99 else float("nan"),
         non2xx=int(non2xx.group(1)) if non2xx else 0,
         errors=sum(int(x) for x in errors.groups()) if errors else 0,
+        requests=int(done.group(1)) if done else 0,
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int | None, url: str, seconds: float, connections: int, headers: dict[str, str] | None = None) -> Result:
+    """wrk against url, plus the serving process's CPU per request over the run: steadier
+    than req/s on a shared machine, where other work takes turns on the cores."""
+    before = cpu_seconds(pid) if pid else float("nan")
+    res = wrk(url, seconds, connections, headers)
+    if pid and res.requests:
+        res.cpu_us = (cpu_seconds(pid) - before) / res.requests * 1e6
+    return res
 
 
 def hubby_headers(method: str, target: str) -> dict[str, str]:
@@ -164,6 +199,12 @@ def _get_json(url: str, headers: dict[str, str]) -> object:
     req = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
     with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
         return json.loads(r.read())
+
+
+def _get_bytes(url: str, headers: dict[str, str]) -> bytes:
+    req = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
+    with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+        return r.read()
 
 
 def _post_json(url: str, body: object) -> object:
@@ -254,12 +295,21 @@ def serve_mockserver(procs: Procs, mode: str, src: Path, tmp: Path) -> tuple[sub
     return proc, base
 
 
-def serve_ceiling(procs: Procs) -> tuple[subprocess.Popen, str]:
+CEILING_OUR_PROTOCOL = (
+    "import uvicorn; from mockserver.guard import uvicorn_options; "
+    "uvicorn.run('bench.ceiling_app:app', port={port}, log_level='warning', access_log=False, **uvicorn_options())"
+)
+
+
+def serve_ceiling(procs: Procs, our_protocol: bool = False) -> tuple[subprocess.Popen, str]:
+    """Stock uvicorn (the issue's ceiling), or with `our_protocol` the same app on the
+    protocol `mockserver serve` uses (head and body joined into one write)."""
     port = free_port()
-    proc = procs.start(
-        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), "--log-level", "warning"],
-        cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
+    if our_protocol:
+        cmd = [sys.executable, "-c", CEILING_OUR_PROTOCOL.format(port=port)]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    proc = procs.start(cmd, cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/hubble/x")
     return proc, base
@@ -295,6 +345,8 @@ def main() -> int:
     parser.add_argument("--baseline", default=None, help="a git ref to measure too (mode off), e.g. main")
     parser.add_argument("--prism", default=None, help="path to the prism binary (default: /tmp/prism/node_modules/.bin/prism)")
     parser.add_argument("--no-prism", action="store_true")
+    parser.add_argument("--no-protocol-ceiling", action="store_true", help="skip the ceiling app on mockserver's protocol")
+    parser.add_argument("--no-sized-ceiling", action="store_true", help="skip the ceiling answering bodies of mockserver's size")
     parser.add_argument("--mixed-seconds", type=int, default=8)
     parser.add_argument("--mixed-connections", type=int, default=64)
     args = parser.parse_args()
@@ -316,41 +368,62 @@ def main() -> int:
     ratios: dict[tuple[str, str], list[float]] = {}
     mixed_result: Result | None = None
     try:
-        _, ceiling_base = serve_ceiling(procs)
+        ceiling_proc, ceiling_base = serve_ceiling(procs)
         targets: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+        pids: dict[str, int] = {}
         if args.baseline:
-            _, base = serve_mockserver(procs, "off", extract(args.baseline, tmp), tmp)
+            proc, base = serve_mockserver(procs, "off", extract(args.baseline, tmp), tmp)
             targets[f"baseline {args.baseline}[off]"] = prepare(base)
+            pids[f"baseline {args.baseline}[off]"] = proc.pid
         mixed_base = None
         for mode in modes:
-            _, base = serve_mockserver(procs, mode, ROOT, tmp)
+            proc, base = serve_mockserver(procs, mode, ROOT, tmp)
             targets[f"mockserver[{mode}]"] = prepare(base)
+            pids[f"mockserver[{mode}]"] = proc.pid
             if mode == "off":
                 mixed_base = base
         prism = args.prism or "/tmp/prism/node_modules/.bin/prism"
         if not args.no_prism and Path(prism).exists() and VENDOR_SPEC.exists() and shutil.which("node"):
             pport = free_port()
-            procs.start([prism, "mock", "-h", "127.0.0.1", "-p", str(pport), str(VENDOR_SPEC)])
+            prism_proc = procs.start([prism, "mock", "-h", "127.0.0.1", "-p", str(pport), str(VENDOR_SPEC)])
             pbase = f"http://127.0.0.1:{pport}"
             wait_up(f"{pbase}/api/org/{ORG}/devices")
             auth = {"Authorization": f"Bearer {TOKEN}"}
             targets["prism static"] = {name: (pbase + path, auth) for name, path in PRISM_PATHS.items()}
+            pids["prism static"] = prism_proc.pid  # the .bin script execs node: its CPU is Prism's
         elif not args.no_prism:
             print("prism not found (cd /tmp/prism && npm install @stoplight/prism-cli) or no vendor document: skipped", file=sys.stderr)
 
         names = list(dict.fromkeys(n for t in targets.values() for n in t if not wanted or n in wanted))
+        if not args.no_sized_ceiling:
+            # the stock ceiling answering bodies as large as mockserver's for each scenario
+            label, first = "ceiling, same body size", next(t for n, t in targets.items() if n.startswith("mockserver"))
+            sized = {}
+            for n in names:
+                url, headers = first[n]
+                size = len(_get_bytes(url, headers if not n.startswith("hubby") else hubby_headers("GET", "/bookings")))
+                sized[n] = (ceiling_base + urlsplit_path(url), {"x-ceiling-body-bytes": str(size)})
+            targets = {label: sized, **targets}
+            pids[label] = ceiling_proc.pid
+        if not args.no_protocol_ceiling:
+            # the same fixed-body app on mockserver's own protocol: how much of mockserver's
+            # ratio is its transport (one write per response) rather than its pipeline
+            proc, cbase = serve_ceiling(procs, our_protocol=True)
+            label = "ceiling, our protocol"
+            targets = {label: {n: (cbase + urlsplit_path(next(t[n][0] for t in targets.values() if n in t)), {}) for n in names}, **targets}
+            pids[label] = proc.pid
         for name in names:
             path = urlsplit_path(next(t[name][0] for t in targets.values() if name in t))
             for _ in range(args.rounds):
-                ceiling = wrk(ceiling_base + path, args.seconds, args.connections)
+                ceiling = measured(ceiling_proc.pid, ceiling_base + path, args.seconds, args.connections)
                 results.setdefault(("ceiling", name), []).append(ceiling)
                 for label, scen in targets.items():
                     if name not in scen:
                         continue
                     url, headers = scen[name]
-                    if name.startswith("hubby"):  # a fresh signature for each run
+                    if name.startswith("hubby") and not label.startswith("ceiling"):  # a fresh signature for each run
                         headers = hubby_headers("GET", "/bookings")
-                    res = wrk(url, args.seconds, args.connections, headers)
+                    res = measured(pids.get(label), url, args.seconds, args.connections, headers)
                     results.setdefault((label, name), []).append(res)
                     ratios.setdefault((label, name), []).append(res.rps / ceiling.rps if ceiling.rps else float("nan"))
         if mixed_base is not None and args.mixed_seconds > 0:
@@ -361,10 +434,15 @@ def main() -> int:
 
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} interleaved rounds per scenario: "
           "medians of req/s, p50, p99 and of the per-round ratio to the ceiling")
-    print("ceiling = bare Starlette + uvicorn answering a fixed body on the same path\n")
-    print(f"{'target':26s} {'scenario':24s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'x ceiling':>9s} {'x prism':>8s}  errors")
+    print("ceiling = bare Starlette + uvicorn answering a fixed body on the same path")
+    print("cpu µs/req = the server process's CPU time (user + system) per answered request over the runs, "
+          "cpu x = that over the ceiling's (a cost ratio: lower is better; 2.0 is where req/s would be 0.5 "
+          "of the ceiling's if the server alone set the pace)\n")
+    print(f"{'target':26s} {'scenario':24s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'x ceiling':>9s} {'x prism':>8s} "
+          f"{'cpu µs/req':>10s} {'cpu x':>6s}  errors")
     for name in dict.fromkeys(n for _, n in results):
         prism_rps = _median([r.rps for r in results.get(("prism static", name), [])])
+        ceiling_cpu = _median([r.cpu_us for r in results.get(("ceiling", name), [])])
         for (label, scen), runs in results.items():
             if scen != name:
                 continue
@@ -372,8 +450,9 @@ def main() -> int:
             ratio = _median(ratios.get((label, scen), [])) if label != "ceiling" else 1.0
             vs_prism = rps / prism_rps if label.startswith(("mockserver", "baseline")) and prism_rps == prism_rps else None
             bad = sum(r.non2xx for r in runs), sum(r.errors for r in runs)
+            cpu = _median([r.cpu_us for r in runs])
             print(f"{label:26s} {name:24s} {rps:8.0f} {_median([r.p50_ms for r in runs]):8.2f} {_median([r.p99_ms for r in runs]):8.2f} "
-                  f"{ratio:9.2f} {f'{vs_prism:8.1f}' if vs_prism else '       -'}  "
+                  f"{ratio:9.2f} {f'{vs_prism:8.1f}' if vs_prism else '       -'} {cpu:10.1f} {cpu / ceiling_cpu:6.2f}  "
                   + (f"{bad[0]} non-2xx, {bad[1]} socket errors" if any(bad) else "-"))
         print()
     if mixed_result is not None:

@@ -14,6 +14,7 @@ import asyncio
 import cProfile
 import hashlib
 import hmac
+import json
 import pstats
 import sys
 import time
@@ -44,13 +45,13 @@ def scenarios(app) -> dict[str, tuple[str, str, list[tuple[bytes, bytes]]]]:
     }
     if device:
         out["get-device"] = ("GET", f"/hubble/api/org/{ORG}/devices/{device}", hubble)
-        out["list-packets (one device)"] = ("GET", f"/hubble/api/org/{ORG}/packets?device_id={device}", hubble)
+        out["list-packets (100)"] = ("GET", f"/hubble/api/org/{ORG}/packets?device_id={device}", hubble)
     now_ms = int(rt.clock.now() * 1000)
     out["hubby GET /bookings"] = ("GET", "/hubby/api/bookings", hubby_headers(now_ms, "GET", "/bookings") + [(b"host", b"127.0.0.1")])
     return out
 
 
-async def one(app, method: str, target: str, headers) -> int:
+async def one(app, method: str, target: str, headers, body: bytes = b"") -> int:
     path, _, query = target.partition("?")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
@@ -60,7 +61,7 @@ async def one(app, method: str, target: str, headers) -> int:
     status = 0
 
     async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message):
         nonlocal status
@@ -71,6 +72,20 @@ async def one(app, method: str, target: str, headers) -> int:
     return status
 
 
+async def top_up_packets(app, page: int = 100) -> None:
+    """Give the first device a stream of `page` packets, as bench_compare.py does, so
+    list-packets answers a page of that size."""
+    rt = app.state.runtime
+    device = next(iter(rt.backends["hubble"].devices.keys()), None)
+    if device is None:
+        return
+    have = sum(1 for p in rt.backends["hubble"].packets.values() if p["dev"] == device)
+    if have < page:
+        body = json.dumps({"device_ids": [device], "count": page - have, "spacing_seconds": 1}).encode()
+        json_headers = [(b"content-type", b"application/json"), (b"host", b"127.0.0.1")]
+        await one(app, "POST", "/_mock/hubble/packets", json_headers, body)
+
+
 async def run(args) -> None:
     state = None
     if args.state:
@@ -78,6 +93,7 @@ async def run(args) -> None:
 
         state = str(Path(tempfile.mkdtemp(prefix="mockserver-profile-")) / "state.sqlite")
     app = create_app(Settings(rate_limit=args.rate_limit, strict=args.strict, scenario=args.scenario, state_path=state))
+    await top_up_packets(app)
     for name, (method, target, headers) in scenarios(app).items():
         status = await one(app, method, target, headers)
         for _ in range(50):

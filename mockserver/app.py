@@ -15,7 +15,7 @@ from starlette.routing import Mount
 
 from .apis import REGISTRY
 from .control.routes import control_app
-from .guard import RequestGuard
+from .guard import GuardedApp
 from .kernel.errors import ApiError
 from .kernel.ids import Ids
 from .kernel.runtime import Runtime
@@ -45,8 +45,10 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     runtime.webhooks.chaos = Chaos(settings.seed)
     runtime.webhooks.chaos.configure(settings.webhook_chaos)  # off unless configured
     mounts = []
+    api_apps: dict[str, Any] = {}  # prefix -> app: the guard hands API requests straight to it
     for api in REGISTRY:
-        mounts.append(Mount(api.MOUNT, app=api.mount(runtime)))
+        api_apps[api.MOUNT] = api.mount(runtime)
+        mounts.append(Mount(api.MOUNT, app=api_apps[api.MOUNT]))
     mounts.append(Mount("/_mock", app=control_app(runtime)))
     runtime.start_state()
 
@@ -77,9 +79,9 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
                 return JSONResponse(body, status_code=404, headers={"X-Request-ID": request_id})
         return JSONResponse({"error": f"no such endpoint: {request.method} {path}"}, status_code=404)
 
-    app = Starlette(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
+    app = GuardedApp(routes=mounts, lifespan=lifespan, exception_handlers={404: not_found})
     renderers = {api.MOUNT: api.errors.render for api in REGISTRY}
-    app.add_middleware(RequestGuard, max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers)
+    app.guard_with(max_header_bytes=settings.max_header_bytes, seed=settings.seed, renderers=renderers, mounts=api_apps)
     app.state.runtime = runtime
     return app
 

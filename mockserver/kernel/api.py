@@ -51,6 +51,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = JSON
     content: bytes | None = None  # raw bytes (a PDF) instead of a JSON body
+    # a handler that has them at hand: `encoded`, exactly the bytes `dumps(body)` gives
+    # (the body is still what the response check validates), and `check_key`, an object
+    # that stands for the body's content (the same object, the same body)
+    encoded: bytes | None = None
+    check_key: Any = None
 
 
 @dataclass
@@ -99,6 +104,12 @@ class RequestHeaders(Headers):
                 first.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
             self._first = first
         return first.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
 
 Handler = Callable[[Call], Any]
@@ -275,7 +286,12 @@ class ApiMount:
     ) -> None:  # fmt: skip
         """Encode, check the response against the spec, flush state, journal, send."""
         rt = self.runtime
-        body = reply.content if reply.content is not None else (b"" if reply.body is None and reply.status == 204 else dumps(reply.body))
+        if reply.content is not None:
+            body = reply.content
+        elif reply.encoded is not None:
+            body = reply.encoded
+        else:
+            body = b"" if reply.body is None and reply.status == 204 else dumps(reply.body)
         if op is not None:
             problems = self._check_response(op, reply, body)
             if problems:
@@ -290,7 +306,7 @@ class ApiMount:
         out_headers = {**extra_headers, **reply.headers, "X-Request-ID": request_id}
         if reply.status != 204:
             out_headers["Content-Type"] = reply.media_type
-        rt.store.flush()
+        rt.store.flush(deferrable=True)  # what the client is told was written is on disk
         entry["status"] = reply.status
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         entry["response"] = {"headers": out_headers, "body": body}
@@ -321,7 +337,7 @@ class ApiMount:
             return []
         if body is None:
             return schema.errors(reply.body, "response.body")
-        return _RESPONSE_CHECKS.errors(schema, reply.body, body)
+        return _RESPONSE_CHECKS.errors(schema, reply.body, body, reply.check_key)
 
 
 class _ResponseChecks:
@@ -330,27 +346,33 @@ class _ResponseChecks:
     A body is checked as the bytes the client receives: the same bytes against the same
     compiled schema always give the same answer, so a repeated answer (a poll of unchanged
     state) is checked once. The key is the body's length and hash (not the bytes, which
-    would hold memory); the table is bounded and forgets its oldest entries first."""
+    would hold memory), or, when the handler gives one, the identity of an object standing
+    for the body's content (held here, so its id cannot be reused for other content while
+    the entry lives): no hashing of a large body. The table is bounded and forgets its
+    oldest entries first."""
 
     MAX_ENTRIES = 4096
 
     def __init__(self) -> None:
-        self._results: dict[tuple[int, int, int], tuple[Any, tuple[Violation, ...]]] = {}
+        self._results: dict[tuple[int, int, int], tuple[Any, tuple[Violation, ...], Any]] = {}
 
-    def errors(self, schema: Any, value: Any, body: bytes) -> list[Violation]:
-        key = (id(schema), len(body), hash(body))
+    def errors(self, schema: Any, value: Any, body: bytes, stands_for: Any = None) -> list[Violation]:
+        key = (id(schema), len(body), hash(body)) if stands_for is None else (id(schema), -1, id(stands_for))
         hit = self._results.get(key)
-        if hit is not None and hit[0] is schema:
+        if hit is not None and hit[0] is schema and hit[2] is stands_for:
             return list(hit[1])
         problems = schema.errors(value, "response.body")
         results = self._results
         if len(results) >= self.MAX_ENTRIES:
             del results[next(iter(results))]
-        results[key] = (schema, tuple(problems))
+        results[key] = (schema, tuple(problems), stands_for)
         return problems
 
 
 _RESPONSE_CHECKS = _ResponseChecks()
+
+
+_HEADER_NAMES: dict[str, bytes] = {}  # response header name -> its lower-case bytes
 
 
 class BodyTooLarge(PayloadTooLarge):
@@ -378,7 +400,15 @@ async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) 
 
 
 async def _send(send: Callable, status: int, headers: dict[str, str], body: bytes) -> None:
-    raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    names = _HEADER_NAMES
+    raw_headers = []
+    for k, v in headers.items():
+        name = names.get(k)
+        if name is None:
+            name = k.lower().encode("latin-1")
+            if len(names) < 256:  # the few names the APIs answer with
+                names[k] = name
+        raw_headers.append((name, str(v).encode("latin-1")))
     if status != 204:
         raw_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})

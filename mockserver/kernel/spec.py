@@ -227,6 +227,10 @@ class NoRoute(Exception):
         self.allowed = allowed or []
 
 
+MATCH_MEMO = 4096  # (method, path) -> route, remembered per Spec
+MATCH_MEMO_PATH = 1024  # longer paths are matched each time (the memo stays small)
+
+
 class Spec:
     """One API's document: operations compiled and indexed for matching."""
 
@@ -237,6 +241,7 @@ class Spec:
         self._registered = Components(self.components)
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[re.Pattern[str], dict[str, Operation], str]] = []
+        self._matched: dict[tuple[str, str], tuple[Operation, dict[str, str]]] = {}  # see match()
         default_security = document.get("security", [])
         for path, item in (document.get("paths") or {}).items():
             regex = _path_regex(path)
@@ -277,6 +282,23 @@ class Spec:
         return self.schema({"$ref": f"#/components/schemas/{name}"})
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        """The operation and path parameters for a request. Matching is a pure function of
+        (method, path) on a read-only Spec, so found routes are remembered (bounded, short
+        paths only): a repeated path costs a dict lookup instead of a walk over the routes."""
+        key = (method, path)
+        hit = self._matched.get(key)
+        if hit is not None:
+            return hit[0], dict(hit[1])
+        op, params = self._match(method, path)
+        if len(path) <= MATCH_MEMO_PATH:
+            memo = self._matched
+            if len(memo) >= MATCH_MEMO:
+                del memo[next(iter(memo))]
+            memo[key] = (op, params)
+            params = dict(params)
+        return op, params
+
+    def _match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         allowed: list[str] = []
         for regex, by_method, _ in self._routes:
             m = regex.match(path)

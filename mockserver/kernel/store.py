@@ -6,6 +6,12 @@ in `Table`s (plain dicts of JSON values keyed by string), every write goes throu
 the changed rows in one transaction; the API mounts flush before a response leaves, so
 whatever a client was told succeeded is on disk.
 
+Counters no client write depends on (the API-metrics request counts, bumped by every
+authenticated call, reads included) live in *deferred* tables (`defer(name)`): their rows
+are written with the next flush that carries any other row, or once they have waited
+`DEFER_SECONDS`, instead of costing every read an SQLite commit. A SIGKILL can lose the
+last `DEFER_SECONDS` of such counts, never an acknowledged write.
+
 Rows are values: a model never changes a stored row in place, it puts a new one (a shallow
 copy with the change). That is what lets persistence write only the rows that changed, and
 a reset put back only the rows a test touched: `capture(prefix)` keeps an encoded copy of
@@ -19,6 +25,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,7 @@ _DELETED = object()
 # Keys a table remembers as written since the last capture; past this it stops (memory stays
 # bounded on a long-running sandbox) and the next reset of its API seeds again instead.
 MAX_TOUCHED = 100_000
+DEFER_SECONDS = 0.25  # the longest a deferred table's change waits for a flush that writes it
 
 
 class Table:
@@ -37,6 +45,7 @@ class Table:
     def __init__(self, name: str, store: Store) -> None:
         self.name = name
         self._rows: dict[str, Any] = {}
+        self.version = 0  # counts changes to the rows (every write path below bumps it)
         self._store = store
         self._touched: set[str] | None = set()  # keys written since the last capture/rewind
         self._deleted = False  # a row was deleted since (a rewind then restores the order too)
@@ -67,6 +76,7 @@ class Table:
 
     def put(self, key: str, value: Any) -> Any:
         self._rows[key] = value
+        self.version += 1
         self._touch(key)
         self._store._mark(self.name, key)
         return value
@@ -80,6 +90,7 @@ class Table:
 
     def delete(self, key: str) -> Any:
         value = self._rows.pop(key, None)
+        self.version += 1
         if value is not None:
             self._touch(key)
             self._deleted = True
@@ -94,9 +105,11 @@ class Table:
                 self._touch(key)
             self._deleted = True
         self._rows.clear()
+        self.version += 1
 
     def _load(self, key: str, value: Any) -> None:
         self._rows[key] = value
+        self.version += 1
 
 
 class Store:
@@ -105,6 +118,9 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self._tables: dict[str, Table] = {}
         self._dirty: dict[tuple[str, str], None] = {}
+        self._deferred: set[str] = set()  # tables whose changes may wait (see `defer`)
+        self._urgent = False  # a row of another table is dirty: the next flush writes
+        self._waiting_since: float | None = None  # when the oldest unflushed deferred change came
         self._lock = threading.Lock()
         self.path = Path(path) if path else None
         self._db: sqlite3.Connection | None = None
@@ -133,9 +149,19 @@ class Store:
     def tables(self, prefix: str = "") -> list[Table]:
         return [t for n, t in self._tables.items() if n.startswith(prefix)]
 
+    def defer(self, name: str) -> None:
+        """Let changes to table `name` wait for the next flush that writes anything else, or
+        at most DEFER_SECONDS (`flush(deferrable=True)`): for counters, never for rows a
+        client was told were written."""
+        self._deferred.add(name)
+
     def _mark(self, table: str, key: str) -> None:
         if self._db is not None:
             self._dirty[(table, key)] = None
+            if table not in self._deferred:
+                self._urgent = True
+            elif self._waiting_since is None:
+                self._waiting_since = time.monotonic()
 
     # -- whole-state operations ---------------------------------------------------------
     def clear(self, prefix: str = "") -> None:
@@ -183,6 +209,7 @@ class Store:
                 continue
             saved = pristine.tables.get(table.name, {})
             rows = table._rows
+            table.version += 1
             for key in touched:
                 encoded = saved.get(key)
                 if encoded is None:
@@ -210,6 +237,7 @@ class Store:
             new = {str(key): value for key, value in (data.get(name) or {}).items()}
             old = table._rows
             table._rows = new
+            table.version += 1
             if list(old) == list(new) and old == new:
                 continue
             for key in old.keys() - new.keys():
@@ -242,14 +270,22 @@ class Store:
         for tbl, key, value in rows:
             self.table(tbl)._load(key, json.loads(value))
         self._dirty.clear()
+        self._urgent, self._waiting_since = False, None
         return bool(rows)
 
-    def flush(self) -> int:
-        """Write changed rows to SQLite in one transaction; returns how many."""
+    def flush(self, deferrable: bool = False) -> int:
+        """Write changed rows to SQLite in one transaction; returns how many. With
+        `deferrable` (the request path), nothing is written while the only changes are to
+        deferred tables and younger than DEFER_SECONDS."""
         if self._db is None or not self._dirty:
             return 0
+        if deferrable and not self._urgent:
+            since = self._waiting_since
+            if since is not None and time.monotonic() - since < DEFER_SECONDS:
+                return 0
         with self._lock:
             dirty, self._dirty = self._dirty, {}
+            self._urgent, self._waiting_since = False, None
             upserts, deletes = [], []
             for tbl, key in dirty:
                 value = self._tables[tbl].get(key, _DELETED)
@@ -272,6 +308,7 @@ class Store:
             except Exception:
                 db.execute("ROLLBACK")
                 self._dirty.update(dirty)
+                self._urgent, self._waiting_since = True, time.monotonic()
                 raise
             return len(dirty)
 

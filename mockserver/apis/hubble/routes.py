@@ -70,10 +70,8 @@ def register_devices(call: Call) -> dict:
 
 def list_devices(call: Call) -> Reply:
     devices, token, total = _m(call).list_devices(_org(call), call.query, call.headers.get("continuation-token"))
-    body: dict[str, Any] = {"devices": devices}
-    if total is not None:
-        body["total_devices"] = total
-    return Reply(body, headers={"Continuation-Token": token} if token else {})
+    body, encoded, stands_for = devices.body(total)  # the body, its bytes, an object standing for it
+    return Reply(body, headers={"Continuation-Token": token} if token else {}, encoded=encoded, check_key=stands_for)
 
 
 def get_device(call: Call) -> dict:
@@ -101,7 +99,9 @@ def list_packets(call: Call) -> Reply:
     headers = {"Continuation-Token": token}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    return Reply({"packets": packets}, headers=headers)
+    # a repeated page comes with its views encoded and an object standing for them
+    encoded = b'{"packets":' + packets.encoded + b"}" if packets.encoded is not None else None
+    return Reply({"packets": packets}, headers=headers, encoded=encoded, check_key=packets.key)
 
 
 def ingest_packets(call: Call) -> dict:

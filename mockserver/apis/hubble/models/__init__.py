@@ -46,6 +46,7 @@ class HubbleBackend(AccountsMixin, DevicesMixin, PacketsMixin, MetricsMixin):
         self.webhooks = store.table("hubble.webhooks")
         self.invoices = store.table("hubble.invoices")
         self.api_counts = store.table("hubble.api_counts")
+        store.defer("hubble.api_counts")  # counts, bumped by reads too: no commit of their own
         self.device_pages = TokenCodec(
             lambda: runtime.token_secret.key() + b"devices", runtime.clock, ttl_seconds=3600.0, shape=DEVICE_TOKEN
         )

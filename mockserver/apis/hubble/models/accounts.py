@@ -64,7 +64,19 @@ class Principal:
 
 
 def _sha(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    """sha256 of a bearer token (hex): remembered for the few tokens a sandbox sees, since
+    every authenticated request needs it (bounded; a pure function of the token)."""
+    digest = _SHAS.get(token)
+    if digest is None:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        if len(_SHAS) >= 1024:
+            del _SHAS[next(iter(_SHAS))]
+        if len(token) <= 4096:
+            _SHAS[token] = digest
+    return digest
+
+
+_SHAS: dict[str, str] = {}
 
 
 class AccountsMixin(HubbleState):

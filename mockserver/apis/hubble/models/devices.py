@@ -14,6 +14,7 @@ import bisect
 from typing import TYPE_CHECKING, Any
 
 from ....kernel.errors import ApiError, BadRequest, NotFound
+from ....kernel.spec import dumps
 from .. import crypto
 from .common import env_filter, not_found, parse_between, resume_token
 from .state import HubbleState
@@ -25,12 +26,38 @@ MAX_TAGS = 10
 DEFAULT_ENV = "production"
 DEFAULT_LIMIT = 250
 VIEW_CACHE = 4096  # list views kept (bounded: state memory stays per device, not per view)
+PAGE_BYTES = 256  # encoded device pages kept for repeated reads (bounded)
 PROTOCOL_VERSION = {
     crypto.AES_256_CTR: 0,
     crypto.AES_128_CTR: 0,
     crypto.NONE: 1,
     crypto.AES_128_EAX: 2,
 }
+
+
+class DevicePage(list):
+    """A page of device views (a list) with `encoded`, the views as the JSON array
+    `orjson.dumps` makes of them, and `memo`, the entry that stands for these views."""
+
+    __slots__ = ("encoded", "memo")
+
+    def __init__(self, views: list[dict[str, Any]], encoded: bytes, memo: tuple) -> None:
+        super().__init__(views)
+        self.encoded = encoded
+        self.memo = memo
+
+    def body(self, total: int | None) -> tuple[dict[str, Any], bytes, object]:
+        """The list-devices body, its bytes (what `dumps` gives) and an object standing for
+        its content (one per total, kept with the page's memo entry)."""
+        body: dict[str, Any] = {"devices": self}
+        tail = b"}"
+        if total is not None:
+            body["total_devices"] = total
+            tail = b',"total_devices":' + str(total).encode() + b"}"
+        stands_for = self.memo[2].get(total)
+        if stands_for is None:
+            stands_for = self.memo[2][total] = object()
+        return body, b'{"devices":' + self.encoded + tail, stands_for
 
 
 class DevicesMixin(HubbleState):
@@ -43,10 +70,12 @@ class DevicesMixin(HubbleState):
         # device id -> (the record it was built from, its list view): records are replaced,
         # never changed in place, and a packet that changes most_recent_packet drops the entry
         self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._page_bytes: dict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]] = {}  # see _encoded_page
 
     # -- indexes ------------------------------------------------------------------------------
     def _rebuild_devices(self) -> None:
         self._views.clear()
+        self._page_bytes.clear()
         self._dev_order = {}
         self.decoders = {}
         for record in self.devices.values():
@@ -193,7 +222,7 @@ class DevicesMixin(HubbleState):
 
     def list_devices(
         self, org_id: str, query: dict[str, Any], token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None, int | None]:
+    ) -> tuple[DevicePage, str | None, int | None]:
         """One page: (devices, next token or None, total_devices on the first page else None)."""
         self.org(org_id)
         if token:
@@ -231,6 +260,7 @@ class DevicesMixin(HubbleState):
             page.append(self.device_view(record))
             last_key = order[i]
         next_token = None
+        page = self._encoded_page(page)
         if more and last_key is not None:
             next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(key(last_key))})  # models_common.DEVICE_TOKEN
         total = None
@@ -238,6 +268,20 @@ class DevicesMixin(HubbleState):
             has_filter = q["envs"] or q["created"] or q["recent"] or q["sort"] != "created_ts"
             total = sum(1 for d in order if match is None or match(self.devices[d])) if has_filter else len(order)
         return page, next_token, total
+
+    def _encoded_page(self, views: list[dict[str, Any]]) -> DevicePage:
+        """The page's views with their JSON array, reused while the page holds the very same
+        view objects (views are immutable and replaced when their device or its packets
+        change; the memo holds them, so their ids stand for them)."""
+        key = tuple(map(id, views))
+        memo = self._page_bytes
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= PAGE_BYTES:
+                del memo[next(iter(memo))]
+            frozen = tuple(views)
+            hit = memo[key] = (frozen, dumps(frozen), {})
+        return DevicePage(views, hit[1], hit)
 
     def _sorted_devices(self, org_id: str, sort: str) -> tuple[list[str], Any]:
         """(device ids in the sort's order, the function giving an id's sort key)."""

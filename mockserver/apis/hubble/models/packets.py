@@ -25,6 +25,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ....kernel.errors import ApiError, BadRequest
+from ....kernel.spec import dumps
 from .common import DAY, HOUR, env_filter, resume_token
 from .state import HubbleState
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 1000
 PACKET_VIEW_CACHE = 8192  # packet views kept for repeated reads (bounded)
+PAGE_MEMO = 256  # packet pages kept for repeated identical reads (bounded)
 DEFAULT_WINDOW = 7 * DAY
 RETENTION = 30 * DAY
 RETRY_AFTER = 60  # seconds suggested to a reader that has caught up
@@ -68,12 +70,27 @@ class Stream:
         return len(self.n)
 
 
+class PacketPage(list):
+    """A page of packet views (a list), carrying what lets the pipeline skip work on a
+    repeated read: `encoded`, the views as the JSON array `orjson.dumps` makes of them, and
+    `key`, an object that stands for exactly these views (the memo's tuple: the same
+    object means the same views, so the same response body)."""
+
+    __slots__ = ("encoded", "key")
+
+    def __init__(self, views: Any, encoded: bytes | None = None, key: Any = None) -> None:
+        super().__init__(views)
+        self.encoded = encoded
+        self.key = key
+
+
 class PacketsMixin(HubbleState):
     def __init__(self, store: Store) -> None:
         self.packets = store.table("hubble.packets")
         self._streams: dict[str, Stream] = {}
         self._last: dict[str, dict[str, tuple[float, float, float]]] = {}
         self._packet_views: dict[int, tuple[dict[str, Any], Any, dict[str, Any]]] = {}
+        self._page_memo: dict[tuple, tuple] = {}  # see _remember_page
         self._seen_adv: set[tuple[str, str]] = set()
         self._last_rx = 0.0
         self._next_n = 1
@@ -84,6 +101,7 @@ class PacketsMixin(HubbleState):
         self._last = {}
         self._views.clear()
         self._packet_views.clear()
+        self._page_memo.clear()
         self._seen_adv = set()
         self._last_rx = 0.0
         self._next_n = 1
@@ -197,7 +215,7 @@ class PacketsMixin(HubbleState):
     # -- the stream -----------------------------------------------------------------------------
     def list_packets(
         self, org_id: str, query: dict[str, Any], token: str | None
-    ) -> tuple[list[dict[str, Any]], str, int | None]:
+    ) -> tuple[PacketPage, str, int | None]:
         """One page: (packets, next token ("" when paging is over), Retry-After or None)."""
         self.org(org_id)
         now = self.now()
@@ -208,29 +226,23 @@ class PacketsMixin(HubbleState):
         stream = self.stream(st["src"])
         start, end = st["start"], st["end"]
         upto = st.get("upto")  # a device read without `end`: the last position at its first request
-        envs = set(st["envs"]) if st["envs"] else None
-        # `start`/`end` filter on the time the network received the packet (`ts`); the
-        # stream is in arrival order, so the scan starts and stops with the stream's margins
-        i = bisect.bisect_left(stream.rx, start - stream.lead)
-        if st["pos"] is not None:
-            i = max(i, bisect.bisect_right(stream.n, st["pos"]))
-        stop = None if end is None else end + stream.lag
-        out: list[dict[str, Any]] = []
-        pos = st["pos"]
-        beyond = False
         total = len(stream)
-        while i < total and len(out) < PAGE_SIZE:
-            if (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto):
-                beyond = True
-                break
-            p = self.packets.get(str(stream.n[i]))
-            pos = stream.n[i]
-            i += 1
-            if p is None or (envs and p["env"] not in envs) or p["ts"] < start or (end is not None and p["ts"] >= end):
-                continue
-            out.append(self.packet_view(p))
-        if i < total and not beyond:
-            beyond = (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto)
+        # a page is a pure function of the walk's inputs; `start` usually moves with the clock
+        # (the default window), so the key holds where the walk begins and the memo the range
+        # of `start` values that would filter the same packets
+        first = bisect.bisect_left(stream.rx, start - stream.lead)
+        key = (st["src"], first, end, upto, tuple(st["envs"]), st["pos"], total)
+        memo = self._page_memo.get(key)
+        if (
+            memo is not None and memo[0] is stream and memo[6] < start <= memo[7]
+            and all(self.devices.get(d) is live for d, live in memo[1])
+        ):  # fmt: skip
+            views, pos, i, beyond = memo[2], memo[3], memo[4], memo[5]
+        else:
+            out, pos, i, beyond, lo, hi = self._scan_packets(stream, st, first, total)
+            memo = self._remember_page(key, (stream, out, pos, i, beyond, lo, hi))
+            views = memo[2]
+        out = PacketPage(views, memo[8], views)
         exhausted = i >= total
         if beyond or (exhausted and upto is not None) or (exhausted and end is not None and end <= now):
             return out, "", None  # the window is read to its end: paging is over
@@ -239,6 +251,62 @@ class PacketsMixin(HubbleState):
             wait = RETRY_AFTER if end is None else max(1, min(RETRY_AFTER, math.ceil(end - now)))
             return out, next_token, wait
         return out, next_token, None
+
+    def _scan_packets(
+        self, stream: Stream, st: dict[str, Any], first: int, total: int
+    ) -> tuple[list[dict[str, Any]], int | None, int, bool, float, float]:
+        """One page's walk over the stream from index `first`: (views, last position read,
+        index reached, whether the walk stopped at the end of the window, and the range
+        (lo, hi] of `start` values that filter the walked packets alike)."""
+        start, end = st["start"], st["end"]
+        upto = st.get("upto")
+        envs = set(st["envs"]) if st["envs"] else None
+        # `start`/`end` filter on the time the network received the packet (`ts`); the
+        # stream is in arrival order, so the scan starts and stops with the stream's margins
+        i = first
+        if st["pos"] is not None:
+            i = max(i, bisect.bisect_right(stream.n, st["pos"]))
+        stop = None if end is None else end + stream.lag
+        out: list[dict[str, Any]] = []
+        pos = st["pos"]
+        beyond = False
+        lo, hi = -math.inf, math.inf
+        rows = self.packets
+        while i < total and len(out) < PAGE_SIZE:
+            if (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto):
+                beyond = True
+                break
+            p = rows.get(str(stream.n[i]))
+            pos = stream.n[i]
+            i += 1
+            if p is None:
+                continue
+            ts = p["ts"]
+            if ts < start:
+                lo = max(lo, ts)
+                continue
+            hi = min(hi, ts)
+            if (envs and p["env"] not in envs) or (end is not None and ts >= end):
+                continue
+            out.append(self.packet_view(p))
+        if i < total and not beyond:
+            beyond = (stop is not None and stream.rx[i] >= stop) or (upto is not None and stream.n[i] > upto)
+        return out, pos, i, beyond, lo, hi
+
+    def _remember_page(self, key: tuple, walk: tuple) -> tuple:
+        """Keep a page's walk (stream, views, pos, i, beyond, lo, hi) for the next identical
+        read. Valid while the stream object is the same (a rebuild replaces every stream;
+        within one, packets are only appended and the stream's length is part of the key)
+        and every device on the page is the same record (a rename or delete replaces it,
+        and a view shows the device as it is now)."""
+        stream, out, *rest = walk
+        devices = {v["device"]["id"]: None for v in out}
+        memo = self._page_memo
+        if len(memo) >= PAGE_MEMO:
+            del memo[next(iter(memo))]
+        views = tuple(out)
+        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, dumps(views))
+        return entry
 
     def resume_token_for(self, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
         """The Continuation-Token a refused (429) packets read carries, so the client resumes

@@ -54,6 +54,7 @@ class HubbleState(Protocol):
     # devices (read by packets and metrics)
     devices: Table
     _views: dict[str, tuple[dict[str, Any], dict[str, Any]]]  # device list views (a packet drops one)
+    _page_bytes: dict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]]  # encoded device pages
 
     def device(self, org_id: str, device_id: str) -> dict[str, Any]: ...
 
@@ -64,6 +65,7 @@ class HubbleState(Protocol):
     # packets (read by devices and metrics)
     packets: Table
     _streams: dict[str, Stream]
+    _page_memo: dict[tuple, tuple]  # packet pages by their walk (models/packets.py)
     _last: dict[str, dict[str, tuple[float, float, float]]]  # device -> network -> (ts, lat, lon)
 
     def stream(self, key: str) -> Stream: ...

@@ -64,6 +64,9 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         self._by_api_key: dict[str, str] = {}
         self._promo_by_uuid: dict[str, str] = {}
         self._by_external: dict[tuple[str, str], list[str]] = {}  # (partner, booking_id) -> ids
+        # partner -> its bookings newest first, as (-created_at, -position, id): models/bookings.py
+        self._partner_order: dict[str, list[tuple[float, int, str]]] = {}
+        self._booking_views: dict[str, tuple] = {}  # id -> (record, codes, queues, view, versions): models/bookings.py
         self._booking_schema: Schema | None = None
         self.seeding = False  # while True, state changes are logged but no webhook is sent
 
@@ -131,9 +134,13 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         self._by_api_key = {p["api_key"]: pid for pid, p in self.partners.items()}
         self._promo_by_uuid = {p["uuid"]: code for code, p in self.promo_codes.items()}
         self._by_external = {}
-        for bid, b in self.bookings.items():
+        self._partner_order = {}
+        for position, (bid, b) in enumerate(self.bookings.items()):
             if b.get("booking_id"):
                 self._by_external.setdefault((b["partner"], b["booking_id"]), []).append(bid)
+            self._partner_order.setdefault(b["partner"], []).append((-b["created_at"], -position, bid))
+        for order in self._partner_order.values():
+            order.sort()
 
 
 __all__ = ["SANDBOX_PARTNER_ID", "HubbyBackend", "ScenarioError"]

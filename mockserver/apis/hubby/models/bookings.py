@@ -9,6 +9,7 @@ cancelled_at, and the parsed departure (departure_ts, departure_precise) the tim
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
@@ -18,6 +19,7 @@ from .. import catalog
 from ..timeutil import DAY, iso, parse_iso
 from .state import HubbyState
 
+BOOKING_VIEW_CACHE = 4096  # booking views kept for repeated reads (bounded)
 BOOKING_FIELDS = (
     "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
     "last_name", "full_name", "title", "gender", "pax", "flight_number", "locale",
@@ -114,6 +116,7 @@ class BookingsMixin(HubbyState):
         if comm["should_send_message"] and channels_reachable:
             record["messages_sent_at"] = now
         self.bookings.put(bid, record)
+        bisect.insort(self._partner_order.setdefault(partner["id"], []), (-now, -len(self.bookings), bid))
         if booking_id:
             self._by_external.setdefault((partner["id"], booking_id), []).append(bid)
         self.log("booking.created", partner["id"], booking=bid, promo_codes=list(record["promo_codes"]),
@@ -265,13 +268,18 @@ class BookingsMixin(HubbyState):
     def list_bookings(
         self, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
     ) -> tuple[list[dict[str, Any]], int]:
-        rows = [
-            b for b in self.bookings.values()
-            if b["partner"] == partner["id"] and (booking_id is None or b.get("booking_id") == booking_id)
-        ]  # fmt: skip
-        rows.reverse()  # insertion order, newest first
-        rows.sort(key=lambda b: b["created_at"], reverse=True)
+        """Newest first (by created_at, then the later booking first), from the partner's
+        index: a page is a slice, not a scan and sort of every booking."""
         start = (page - 1) * per_page
+        if booking_id is None:
+            order = self._partner_order.get(partner["id"], [])
+            return [self.bookings[bid] for _, _, bid in order[start : start + per_page]], len(order)
+        if booking_id:
+            rows = [self.bookings[bid] for bid in self._by_external.get((partner["id"], booking_id), ())]
+        else:  # an empty bookingId matches bookings stored with an empty one (the index skips those)
+            rows = [b for b in self.bookings.values() if b["partner"] == partner["id"] and b.get("booking_id") == booking_id]
+        rows.reverse()  # creation order, newest first
+        rows.sort(key=lambda b: b["created_at"], reverse=True)
         return rows[start : start + per_page], len(rows)
 
     # -- update and cancel --------------------------------------------------------------------
@@ -339,14 +347,40 @@ class BookingsMixin(HubbyState):
 
     # -- views --------------------------------------------------------------------------------
     def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
+        """The API's view of a booking (callers must not change it: views are reused while
+        the booking, its promo codes and its queues are the same records; rows are replaced
+        on change, never edited in place)."""
+        # promo codes and queues change rarely next to reads: while neither table has been
+        # written since a view was built, its records are the same and the check is two
+        # integers; after a write, record by record
+        versions = (self.promo_codes.version, self.queues.version)
+        hit = self._booking_views.get(b["id"])
+        if hit is not None and hit[0] is b:
+            if hit[4] == versions:
+                return hit[3]
+            if _same(self.promo_codes.get, b["promo_codes"], hit[1]) and _same(self.queues.get, b["package_queues"], hit[2]):
+                self._booking_views[b["id"]] = (*hit[:4], versions)
+                return hit[3]
+        codes = [self.promo_codes[c] for c in b["promo_codes"]]
+        queues = [self.queues[q] for q in b["package_queues"]]
+        view = self._build_booking_view(b, codes, queues)
+        views = self._booking_views
+        if len(views) >= BOOKING_VIEW_CACHE:
+            del views[next(iter(views))]
+        views[b["id"]] = (b, codes, queues, view, versions)
+        return view
+
+    def _build_booking_view(
+        self, b: dict[str, Any], codes: list[dict[str, Any]], queues: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         view = {f: b.get(f) for f in BOOKING_FIELDS}
         view.update(
             id=b["id"],
             booking_id=b.get("booking_id"),
             status=b["status"],
             package_specifications=b["package_specifications"],
-            promo_codes=[self.promo_view(self.promo_codes[c]) for c in b["promo_codes"]],
-            package_queues=[self.queue_view(self.queues[q]) for q in b["package_queues"]],
+            promo_codes=[self.promo_view(c) for c in codes],
+            package_queues=[self.queue_view(q) for q in queues],
             partner=b["partner"],
             esims=list(b["esims"]),
             created_at=iso(b["created_at"]),
@@ -369,6 +403,16 @@ class BookingsMixin(HubbyState):
         for k in ("redeemed_at", "declined_at", "created_at"):
             view[k] = iso(q[k])
         return view
+
+
+def _same(get: Any, keys: list[str], records: list[dict[str, Any]]) -> bool:
+    """Whether the keys still hold the very records they held."""
+    if len(keys) != len(records):
+        return False
+    for key, record in zip(keys, records, strict=True):
+        if get(key) is not record:
+            return False
+    return True
 
 
 def _in_range(moment: Any) -> Any:

@@ -40,6 +40,8 @@ class HubbyState(Protocol):
     _by_api_key: dict[str, str]
     _promo_by_uuid: dict[str, str]
     _by_external: dict[tuple[str, str], list[str]]
+    _partner_order: dict[str, list[tuple[float, int, str]]]
+    _booking_views: dict[str, tuple]
 
     def now(self) -> float: ...
 
