@@ -187,6 +187,7 @@ class Store:
         for name, saved in pristine.tables.items():
             table = self.table(name)
             table._rows = {key: _decode(encoded) for key, encoded in saved.items()}
+            table.version += 1
             if self._db is not None:
                 for key in saved:
                     self._dirty[(name, key)] = None
