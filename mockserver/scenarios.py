@@ -21,6 +21,7 @@ template is validated once, and its errors point at the template's lines.
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,11 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import yaml
+import orjson
 
 from . import datafiles
 from .kernel import jsonguard
-from .kernel.docs import load_yaml_file
+from .kernel.docs import cache_dir, load_yaml_file, store_plain_json
+from .kernel.lazy import on_first_use
+
+# imported when a scenario has to be parsed (not when its parsed form is in the cache)
+yaml: Any = on_first_use(globals(), "yaml", "yaml")
 
 PACKAGE = Path(__file__).resolve().parent
 FIXTURES = datafiles.fixtures()
@@ -45,8 +50,13 @@ MAX_ALIAS_EXPANSION = 100_000  # nodes that aliases may add beyond the document'
 EMPTY_NAMES = (None, "", "empty", "none")
 _SKIP = {"$skip": True}
 _PLACEHOLDER = re.compile(r"\{i(?::([^{}]*))?\}")
-# libyaml's parser when PyYAML has it (ten times faster; the same nodes, marks and errors)
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CACHE_FORMAT = b"mockserver-scenario-cache-1"
+
+
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    """libyaml's parser when PyYAML has it (ten times faster; the same nodes, marks and errors)."""
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -164,11 +174,39 @@ def load_scenario(name: str | Path | None) -> dict[str, Any]:
     if name in EMPTY_NAMES:
         return {}
     path = scenario_path(name)
-    return parse_scenario(path.read_text(encoding="utf-8"), str(path))
+    text = path.read_text(encoding="utf-8")
+    cached = _cache_file(text)
+    if cached is not None:
+        try:
+            kept = orjson.loads(cached.read_bytes())
+            if isinstance(kept, dict):  # anything else is a damaged entry: parse again
+                return kept
+        except (OSError, orjson.JSONDecodeError):
+            pass
+    data = parse_scenario(text, str(path))
+    if cached is not None:  # only a scenario that passed every check is kept
+        from .kernel.seedcache import prune
+
+        store_plain_json(cached.parent, cached, data)
+        prune(cached.parent, 64, 64 * 1024 * 1024)  # the newest (a code change makes new keys)
+    return data
+
+
+def _cache_file(text: str) -> Path | None:
+    """Where the parsed, checked and expanded form of this scenario text is kept: keyed by
+    the text and by the code and schemas that check it (kernel/seedcache.py's fingerprint),
+    so an edit of either is never answered from an old entry. None when caching is off."""
+    from .kernel.seedcache import code_fingerprint
+
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(_CACHE_FORMAT + code_fingerprint().encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
+    return folder / "scenarios" / f"{digest.hexdigest()}.json"
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> dict[str, Any]:
-    loader = _LOADER(text)
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:

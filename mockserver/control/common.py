@@ -38,7 +38,12 @@ async def read_body(request: Request) -> bytes:
 
 
 async def json_body(request: Request, *, required: bool = True) -> Any:
-    raw = await read_body(request)
+    return parse_json(await read_body(request), required=required)
+
+
+def parse_json(raw: bytes, *, required: bool = True) -> Any:
+    """A control-plane body as the endpoints read it (ControlError 400 when it is not JSON
+    they take); also what `MockServer.restore` checks a state document with in-process."""
     if not raw.strip():
         if required:
             raise ControlError(400, "a JSON body is required")

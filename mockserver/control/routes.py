@@ -35,6 +35,17 @@ def credentials(runtime: Runtime) -> dict[str, Any]:
     return out
 
 
+async def restore_state(rt: Runtime, data: Any) -> None:
+    """PUT /_mock/state once the body is parsed (`MockServer.restore` calls it in-process,
+    without sending MiBs through a socket)."""
+    try:
+        await rt.timers.drain()
+        rt.restore(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ControlError(400, f"not a state document: {exc}") from exc
+    rt.save_clock()
+
+
 def control_app(runtime: Runtime) -> Starlette:
     rt = runtime
 
@@ -128,13 +139,7 @@ def control_app(runtime: Runtime) -> Starlette:
 
     async def state(request: Request) -> Response:
         if request.method == "PUT":
-            data = await json_body(request)
-            try:
-                await rt.timers.drain()
-                rt.restore(data)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise ControlError(400, f"not a state document: {exc}") from exc
-            rt.save_clock()
+            await restore_state(rt, await json_body(request))
             return JSONResponse({"restored": True})
         # orjson: the demo state is 1.4 MiB of JSON, which the standard library takes ~20 ms to write
         return Response(dumps(rt.snapshot()), media_type="application/json")

@@ -11,17 +11,37 @@ truncated file) falls back to parsing: the cache can make loading faster, never 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
+
+from .lazy import on_first_use
+
+# PyYAML is imported only when a document has to be parsed: a start whose documents are all
+# in the cache never pays for it
+yaml: Any = on_first_use(globals(), "yaml", "yaml")
 
 _FORMAT = b"mockserver-doc-cache-1"
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=1)
+def _loader() -> Any:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=1)
+def yaml_version() -> bytes:
+    """What identifies the installed PyYAML (its `__init__.py`, which carries the version),
+    read without importing it."""
+    spec = importlib.util.find_spec("yaml")
+    origin = spec.origin if spec is not None else None
+    return hashlib.sha256(Path(origin).read_bytes()).digest() if origin else b"absent"
 
 
 def cache_dir() -> Path | None:
@@ -34,7 +54,7 @@ def cache_dir() -> Path | None:
 
 def parse_yaml(text: str | bytes) -> Any:
     """One YAML document with the safe loader (libyaml's when PyYAML has it)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, C or Python
+    return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader, C or Python
 
 
 def load_yaml_file(path: str | Path) -> Any:
@@ -43,30 +63,36 @@ def load_yaml_file(path: str | Path) -> Any:
     folder = cache_dir()
     if folder is None:
         return parse_yaml(raw)
-    digest = hashlib.sha256(_FORMAT + yaml.__version__.encode() + b"\0" + raw).hexdigest()
+    digest = hashlib.sha256(_FORMAT + yaml_version() + b"\0" + raw).hexdigest()
     cached = folder / f"{digest}.json"
     try:
         return orjson.loads(cached.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         pass
     value = parse_yaml(raw)
-    _store(folder, cached, value)
+    store_plain_json(folder, cached, value)
     return value
 
 
-def _store(folder: Path, target: Path, value: Any) -> None:
+def store_plain_json(folder: Path, target: Path, value: Any) -> None:
+    """Keep `value` as JSON in `target` when JSON gives exactly it back; never raises."""
     try:
         encoded = orjson.dumps(value)
         if orjson.loads(encoded) != value:  # not plain JSON (int keys, dates): parse each time
             return
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(encoded)
-            os.replace(tmp, target)  # atomic: a parallel worker reads the old file or the new one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(folder, target, encoded)
     except (OSError, TypeError, orjson.JSONEncodeError):
         return
+
+
+def write_atomic(folder: Path, target: Path, data: bytes) -> None:
+    """Write `target` whole or not at all: a parallel worker reads the old file or the new one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

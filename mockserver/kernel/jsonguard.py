@@ -54,9 +54,9 @@ def _encodes(value: Any) -> bool:
     return True
 
 
-def _too_deep(data: bytes) -> bool:
+def _too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when the (already parsed, so well-formed) JSON text nests deeper than the limit."""
-    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:  # cannot be deeper than its brackets
+    if data.count(b"[") + data.count(b"{") <= limit:  # cannot be deeper than its brackets
         return False
     # escaped backslashes and quotes out first, then everything but brackets and quotes, then
     # the (now plain) strings: what is left is the bare structure, [{}[]]...
@@ -65,7 +65,7 @@ def _too_deep(data: bytes) -> bool:
     if b'"' in structure:
         structure = b"".join(structure.split(b'"')[::2])  # the odd pieces were inside strings
     brackets = structure.translate(_PARENS)  # well-formed, so the kind no longer matters
-    for _ in range(MAX_JSON_DEPTH):
+    for _ in range(limit):
         if not brackets:
             return False
         brackets = brackets.replace(b"()", b"")  # one level: every pair with nothing inside

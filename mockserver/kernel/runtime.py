@@ -10,7 +10,8 @@ re-seeding would give the same rows: with a frozen clock, at the very instant it
 with the real clock, within `REANCHOR_SECONDS` of it (the state is then exactly that of a
 server started at the capture and left alone since, as any server's data ages with wall
 time). Anywhere else (a clock moved by a test, a long-running sandbox) the reset seeds
-again at the current clock and captures that.
+again at the current clock and captures that. A server's first seeding may take an entry
+of the disk cache instead (kernel/seedcache.py), under the same clock rule.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .clock import LATEST_CLOCK, Clock, Timers
 from .faults import FaultRegistry
 from .journal import Journal
 from .ratelimit import RateLimiter
+from .seedcache import SeedCache
 from .store import Pristine, Store
 from .tokensecret import TokenSecret
 
@@ -86,6 +88,8 @@ class Runtime:
         self.scenario: dict[str, Any] = {}
         self._request_ids = itertools.count(1)
         self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
+        self._seed_cache: SeedCache | None = None  # set while the first seeding runs (start_state)
+        self.seeded_from_cache: set[str] = set()  # the APIs whose start took the disk cache
         # what the APIs derive their own keys from (JWTs, web sessions); `secret_input` is
         # the API options marked so (the Hubble bootstrap token): the same key as ever
         self.secret = hashlib.sha256(f"mockserver:{settings.seed}:{settings.secret_input}".encode()).digest()
@@ -109,7 +113,11 @@ class Runtime:
             self._load_clock()
             self._loaded()
         else:
-            self.reset()
+            self._seed_cache = SeedCache.for_server(self.settings, self.scenario)
+            try:
+                self.reset()
+            finally:
+                self._seed_cache = None
         if self.store.persistent:  # a frozen clock stays where it is across a restart
             self.save_clock()
         self.token_secret.key()
@@ -195,6 +203,7 @@ class Runtime:
             self.store.clear("webhooks.")
             self.limiter.reset()
         changed: dict[str, set[str]] = {}
+        cached: set[str] = set()
         for name in names:
             if name in reuse:
                 rewound = self.store.rewind(self._seeded[name].pristine)
@@ -204,6 +213,9 @@ class Runtime:
                 reuse.discard(name)  # too much written to put back row by row: seed again
             self.store.clear(f"{name}.")
             self._seeded.pop(name, None)
+            if self._from_seed_cache(name, now):
+                cached.add(name)
+                continue
             self.backends[name].seed(self.scenario.get(name) or {})
         for name in names:
             backend = self.backends[name]
@@ -214,16 +226,37 @@ class Runtime:
             elif changed[name] or api is None:  # a full reset cleared the timers: reschedule them
                 reload(changed[name] | ({"*timers"} if api is None else set()))
         for name in names:
-            if name not in reuse:
+            if name not in reuse and name not in cached:
                 self._capture(name, now)
         self.store.flush()
 
     def _capture(self, name: str, now: float) -> None:
         """Keep what seeding produced, unless seeding also enqueued webhook messages (their
-        delivery lives in the engine: such an API is seeded again at each reset)."""
+        delivery lives in the engine: such an API is seeded again at each reset). At start-up
+        it also goes to the disk cache for the next server (kernel/seedcache.py)."""
         if self.webhooks is not None and self.webhooks.messages(api=name, limit=1):
             return
-        self._seeded[name] = _Seeded(self.store.capture(f"{name}."), now, self.clock.mode, self.scenario)
+        seeded = self._seeded[name] = _Seeded(self.store.capture(f"{name}."), now, self.clock.mode, self.scenario)
+        if self._seed_cache is not None:
+            self._seed_cache.save(name, now, seeded.mode, seeded.pristine)
+
+    def _from_seed_cache(self, name: str, now: float) -> bool:
+        """At start-up: this API's tables from the disk cache, when an entry was seeded from
+        the same code, scenario and settings at a clock reading this one may reuse (the rule
+        a reset's capture follows, `_Seeded.fits`)."""
+        if self._seed_cache is None:
+            return False
+        entry = self._seed_cache.load(name, f"{name}.", self.clock.mode, now)
+        if entry is None:
+            return False
+        at, mode, pristine = entry
+        seeded = _Seeded(pristine, at, mode, self.scenario)
+        if mode != self.clock.mode or not seeded.fits(now, self.scenario):
+            return False
+        self.store.adopt(pristine)
+        self._seeded[name] = seeded
+        self.seeded_from_cache.add(name)
+        return True
 
     def snapshot(self) -> dict[str, Any]:
         return {"version": 1, "clock": self.clock.snapshot(), "tables": self.token_secret.without(self.store.snapshot())}

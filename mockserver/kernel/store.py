@@ -141,6 +141,11 @@ class Store:
             table = self._tables[name] = Table(name, self)
         return table
 
+    def live_rows(self, name: str) -> dict[str, Any]:
+        """A table's rows as held (read-only for the caller; empty for a table never made)."""
+        table = self._tables.get(name)
+        return table._rows if table is not None else {}
+
     def tables(self, prefix: str = "") -> list[Table]:
         return [t for n, t in self._tables.items() if n.startswith(prefix)]
 
@@ -175,6 +180,20 @@ class Store:
             table._touched = set()
             table._deleted = False
         return Pristine(prefix, tables)
+
+    def adopt(self, pristine: Pristine) -> None:
+        """Fill the (empty) tables under the pristine's prefix with its rows, as if they had
+        just been written and captured: persisted at the next flush, nothing to rewind."""
+        for name, saved in pristine.tables.items():
+            table = self.table(name)
+            table._rows = {key: _decode(encoded) for key, encoded in saved.items()}
+            table.version += 1
+            if self._db is not None:
+                for key in saved:
+                    self._dirty[(name, key)] = None
+        for table in self.tables(pristine.prefix):
+            table._touched = set()
+            table._deleted = False
 
     def rewind(self, pristine: Pristine) -> set[str] | None:
         """Put every table under the pristine's prefix back to the captured rows, touching only

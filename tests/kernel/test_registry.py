@@ -287,3 +287,15 @@ def test_the_shared_code_names_no_api():
                 if isinstance(ident, str) and any(n in ident.lower() for n in names):
                     found.append(f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}: {ident}")
     assert len(files) > 20 and not found, found
+
+
+def test_an_api_option_takes_part_in_the_seed_cache_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The org id seeds Hubble's data: a start with another one must not take a cached seed."""
+    from mockserver.kernel.seedcache import SeedCache
+
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path))
+    default = SeedCache.for_server(Settings(), {"hubble": {}})
+    other = SeedCache.for_server(Settings().with_(hubble_org_id="00000000-0000-4000-8000-000000000000"), {"hubble": {}})
+    assert default is not None and other is not None
+    assert default.key != other.key
+    assert SeedCache.for_server(Settings(), {"hubble": {}}).key == default.key  # type: ignore[union-attr]

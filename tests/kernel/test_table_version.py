@@ -33,6 +33,9 @@ def test_every_write_path_moves_the_version(tmp_path: Path) -> None:
     moved()
     table.clear()
     moved()
+    store.adopt(pristine)  # a start from the seed cache (issue 9)
+    moved()
+    assert dict(table.items()) == {"a": {"n": 1}}
     store.table("t").put("d", {"n": 5})
     store.close()
     again = Store(tmp_path / "s.sqlite")

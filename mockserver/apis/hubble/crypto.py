@@ -62,10 +62,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
-from cryptography.hazmat.primitives.ciphers import algorithms
-from cryptography.hazmat.primitives.kdf.kbkdf import KBKDFCMAC, CounterLocation, Mode
+from ...kernel.lazy import on_first_use
+
+# pycryptodome costs ~0.1 s to import (cffi parses C declarations), `cryptography` tens of ms:
+# a server that loads its state and decodes nothing yet never pays it (each name becomes the
+# real object at first use)
+AES: Any = on_first_use(globals(), "AES", "Crypto.Cipher.AES")
+CMAC: Any = on_first_use(globals(), "CMAC", "Crypto.Hash.CMAC")
+algorithms: Any = on_first_use(globals(), "algorithms", "cryptography.hazmat.primitives.ciphers.algorithms")
+KBKDFCMAC: Any = on_first_use(globals(), "KBKDFCMAC", "cryptography.hazmat.primitives.kdf.kbkdf", "KBKDFCMAC")
+CounterLocation: Any = on_first_use(globals(), "CounterLocation", "cryptography.hazmat.primitives.kdf.kbkdf", "CounterLocation")
+Mode: Any = on_first_use(globals(), "Mode", "cryptography.hazmat.primitives.kdf.kbkdf", "Mode")
 
 __all__ = [
     "AES_128_CTR",
@@ -474,6 +481,8 @@ class Decoder:
             group = _group_of(device)
             self._groups[group] = self._groups.get(group, 0) + 1
             built = [k for k in self._tables if self._group_of_table(k) == group]
+            if not built:  # nothing derived yet (a fresh index): no AES work, no import
+                return
             if group[0] == "eax":
                 eids = _eax_pool_eids(device.key, group[1], [k[2] for k in built])
                 for k in built:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jwt
-
 from ....kernel.errors import BadRequest, NotFound, Unauthorized
+from ....kernel.lazy import on_first_use
 from .common import apply_set_fields, iso, not_found
 from .state import HubbleState
+
+jwt: Any = on_first_use(globals(), "jwt", "jwt")  # PyJWT imports `cryptography` (~0.1 s)
 
 SCOPES: dict[str, str] = {
     "read-api-keys": "Read API keys",

@@ -8,12 +8,13 @@ import hashlib
 import re
 from typing import Any
 
-import jwt
-
 from ....kernel.errors import BadRequest, NotFound, Unauthorized
+from ....kernel.lazy import on_first_use
 from ..timeutil import iso
 from .esims import StateConflict
 from .state import HubbyState
+
+jwt: Any = on_first_use(globals(), "jwt", "jwt")  # PyJWT imports `cryptography` (~0.1 s)
 
 REDIRECT_TOKEN_SECONDS = 300
 SESSION_SECONDS = 3600
