@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import orjson
 
 from . import datafiles
 from .kernel import jsonguard
-from .kernel.docs import cache_dir, load_yaml_file, store_plain_json
+from .kernel.docs import cache_dir, load_yaml_file, prune, read_cached, store_plain_json, yaml_loader
 from .kernel.lazy import on_first_use
 
 # imported when a scenario has to be parsed (not when its parsed form is in the cache)
@@ -51,12 +50,9 @@ EMPTY_NAMES = (None, "", "empty", "none")
 _SKIP = {"$skip": True}
 _PLACEHOLDER = re.compile(r"\{i(?::([^{}]*))?\}")
 _CACHE_FORMAT = b"mockserver-scenario-cache-1"
-
-
-@lru_cache(maxsize=1)
-def _loader() -> Any:
-    """libyaml's parser when PyYAML has it (ten times faster; the same nodes, marks and errors)."""
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# parsed scenarios kept, newest first (a code change makes new keys): at most this many, this many bytes
+_CACHE_KEEP_FILES = 64
+_CACHE_KEEP_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -177,18 +173,13 @@ def load_scenario(name: str | Path | None) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     cached = _cache_file(text)
     if cached is not None:
-        try:
-            kept = orjson.loads(cached.read_bytes())
-            if isinstance(kept, dict):  # anything else is a damaged entry: parse again
-                return kept
-        except (OSError, orjson.JSONDecodeError):
-            pass
+        kept = read_cached(cached)
+        if isinstance(kept, dict):  # anything else is a damaged entry (or none): parse again
+            return kept
     data = parse_scenario(text, str(path))
     if cached is not None:  # only a scenario that passed every check is kept
-        from .kernel.seedcache import prune
-
         store_plain_json(cached.parent, cached, data)
-        prune(cached.parent, 64, 64 * 1024 * 1024)  # the newest (a code change makes new keys)
+        prune(cached.parent, _CACHE_KEEP_FILES, _CACHE_KEEP_BYTES)
     return data
 
 
@@ -206,7 +197,7 @@ def _cache_file(text: str) -> Path | None:
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> dict[str, Any]:
-    loader = _loader()(text)
+    loader = yaml_loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -30,18 +30,28 @@ yaml: Any = on_first_use(globals(), "yaml", "yaml")
 _FORMAT = b"mockserver-doc-cache-1"
 
 
+MISSING: Any = object()  # read_cached: no readable entry
+
+
 @functools.lru_cache(maxsize=1)
-def _loader() -> Any:
+def yaml_loader() -> Any:
+    """libyaml's safe loader when PyYAML has it (ten times faster; the same nodes, marks and
+    errors), else PyYAML's own."""
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def module_file(name: str) -> bytes:
+    """The installed module's `__init__.py` (or file), which carries its version, read
+    without importing it; b"absent" when it is not installed."""
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    return Path(origin).read_bytes() if origin else b"absent"
 
 
 @functools.lru_cache(maxsize=1)
 def yaml_version() -> bytes:
-    """What identifies the installed PyYAML (its `__init__.py`, which carries the version),
-    read without importing it."""
-    spec = importlib.util.find_spec("yaml")
-    origin = spec.origin if spec is not None else None
-    return hashlib.sha256(Path(origin).read_bytes()).digest() if origin else b"absent"
+    """What identifies the installed PyYAML."""
+    return hashlib.sha256(module_file("yaml")).digest()
 
 
 def cache_dir() -> Path | None:
@@ -54,7 +64,7 @@ def cache_dir() -> Path | None:
 
 def parse_yaml(text: str | bytes) -> Any:
     """One YAML document with the safe loader (libyaml's when PyYAML has it)."""
-    return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader, C or Python
+    return yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a safe loader, C or Python
 
 
 def load_yaml_file(path: str | Path) -> Any:
@@ -65,13 +75,20 @@ def load_yaml_file(path: str | Path) -> Any:
         return parse_yaml(raw)
     digest = hashlib.sha256(_FORMAT + yaml_version() + b"\0" + raw).hexdigest()
     cached = folder / f"{digest}.json"
-    try:
-        return orjson.loads(cached.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        pass
+    value = read_cached(cached)
+    if value is not MISSING:
+        return value
     value = parse_yaml(raw)
     store_plain_json(folder, cached, value)
     return value
+
+
+def read_cached(target: Path) -> Any:
+    """The JSON value kept in `target`, or MISSING when there is none that reads whole."""
+    try:
+        return orjson.loads(target.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return MISSING
 
 
 def store_plain_json(folder: Path, target: Path, value: Any) -> None:
@@ -96,3 +113,23 @@ def write_atomic(folder: Path, target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def prune(folder: Path, keep_files: int, keep_bytes: int) -> None:
+    """Keep the newest entries of a cache folder: at most `keep_files`, `keep_bytes` together."""
+    entries = []
+    for path in folder.glob("*.json"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    entries.sort(reverse=True)
+    total = 0
+    for index, (_, size, path) in enumerate(entries):
+        total += size
+        if index >= keep_files or total > keep_bytes:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass

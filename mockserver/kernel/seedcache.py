@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -34,7 +32,7 @@ from typing import Any
 import orjson
 
 from ..datafiles import resources
-from .docs import cache_dir, write_atomic
+from .docs import cache_dir, module_file, prune, write_atomic
 from .store import Pristine
 
 FORMAT = "mockserver-seed-cache-1"
@@ -69,9 +67,7 @@ def code_fingerprint() -> str:
             digest.update(str(path.relative_to(folder)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     for name in _LIBRARIES:
-        spec = importlib.util.find_spec(name)
-        origin = spec.origin if spec is not None else None
-        digest.update(name.encode() + b"\0" + (Path(origin).read_bytes() if origin else b"absent") + b"\0")
+        digest.update(name.encode() + b"\0" + module_file(name) + b"\0")
     return digest.hexdigest()
 
 
@@ -126,29 +122,6 @@ class SeedCache:
         doc = {"format": FORMAT, "key": self.key, "api": api, "at": at, "mode": mode, "tables": tables}
         try:
             write_atomic(self.folder, self._path(api, mode, at), orjson.dumps(doc))
-            self._prune()
+            prune(self.folder, KEEP_FILES, KEEP_BYTES)
         except (OSError, TypeError, orjson.JSONEncodeError):
             return
-
-    def _prune(self) -> None:
-        prune(self.folder, KEEP_FILES, KEEP_BYTES)
-
-
-def prune(folder: Path, keep_files: int, keep_bytes: int) -> None:
-    """Keep the newest entries of a cache folder: at most `keep_files`, `keep_bytes` together."""
-    entries = []
-    for path in folder.glob("*.json"):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        entries.append((stat.st_mtime, stat.st_size, path))
-    entries.sort(reverse=True)
-    total = 0
-    for index, (_, size, path) in enumerate(entries):
-        total += size
-        if index >= keep_files or total > keep_bytes:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
