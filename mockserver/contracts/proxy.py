@@ -34,6 +34,7 @@ import httpx
 from starlette.datastructures import Headers
 
 from ..guard import uvicorn_options
+from ..kernel.api import BodyTooLarge, read_body
 from ..kernel.spec import NoRoute, Spec
 from . import validation
 from .target import HarnessError, profile
@@ -214,19 +215,10 @@ async def _read_body(receive: Any, scope: dict, limit: int) -> bytes | None:
     declared = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), None)
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         return None
-    chunks: list[bytes] = []
-    size, more = 0, True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
+    try:
+        return await read_body(receive, limit)
+    except BodyTooLarge:
+        return None
 
 
 async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

@@ -178,7 +178,7 @@ class ApiMount:
             if await self._fault(op, method, path, headers, request_id, entry, receive, send):
                 return
             # an operation that takes no body ignores one (drained, not kept: no size limit applies)
-            raw_body = await _read_body(receive, rt.settings.max_body_bytes if op.takes_body else None)
+            raw_body = await read_body(receive, rt.settings.max_body_bytes if op.takes_body else None)
             entry["request"]["body"] = raw_body
             call = Call(
                 api=self.name,
@@ -397,7 +397,9 @@ class BodyTooLarge(PayloadTooLarge):
         super().__init__(f"the request body is larger than {limit} bytes")
 
 
-async def _read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) -> bytes:
+async def read_body(receive: Callable[[], Awaitable[dict]], limit: int | None) -> bytes:
+    """The request body; BodyTooLarge past `limit` bytes; with no limit (an operation that
+    takes no body) it is read to the end and dropped."""
     chunks: list[bytes] = []
     size = 0
     more = True
