@@ -16,25 +16,23 @@ def hubble_client(server: MockServer) -> httpx.Client:
 
 
 def all_devices(client: httpx.Client) -> list[dict[str, Any]]:
-    out, token = [], None
-    while True:
-        r = client.get("/devices", params=None if token else {"limit": 1000}, headers={"Continuation-Token": token} if token else None)
-        assert r.status_code == 200, r.text
-        out += r.json()["devices"]
-        token = r.headers.get("continuation-token")
-        if not token:
-            return out
+    return _following_tokens(client, "/devices", {"limit": 1000}, "devices")
 
 
 def all_packets(client: httpx.Client, start: float, end: float) -> list[dict[str, Any]]:
+    return _following_tokens(client, "/packets", {"start": int(start), "end": int(end)}, "packets")
+
+
+def _following_tokens(client: httpx.Client, path: str, first: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """Every row of a listing: the first page with `first`, then each Continuation-Token alone."""
     out, token = [], None
     while True:
         if token:
-            r = client.get("/packets", headers={"Continuation-Token": token})
+            r = client.get(path, headers={"Continuation-Token": token})
         else:
-            r = client.get("/packets", params={"start": int(start), "end": int(end)})
+            r = client.get(path, params=first)
         assert r.status_code == 200, r.text
-        out += r.json()["packets"]
+        out += r.json()[key]
         token = r.headers.get("continuation-token")
         if not token:
             return out
