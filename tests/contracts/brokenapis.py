@@ -277,9 +277,10 @@ class TinyHubble:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app on a free loopback port in a thread; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+def serve(app: Any, config: uvicorn.Config | None = None) -> Iterator[str]:
+    """Run an ASGI app on a free loopback port in a thread (or as `config` says, on its host
+    and port); yields its base URL."""
+    config = config or uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

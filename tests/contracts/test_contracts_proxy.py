@@ -162,33 +162,19 @@ def test_a_body_over_the_limit_is_refused_and_not_forwarded():
 
 def test_the_proxy_server_cuts_off_an_oversized_head():
     import socket
-    import threading
-    import time
-
-    import uvicorn
+    from urllib.parse import urlsplit
 
     from mockserver.contracts.proxy import server_config
     from mockserver.guard import TRANSPORT_HEAD_LIMIT
 
     with serve(CountingApi()) as upstream:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = uvicorn.Server(server_config(ValidatingProxy("hubble", upstream, log=DriftLog(io.StringIO())), "127.0.0.1", port))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        try:
+        proxy = ValidatingProxy("hubble", upstream, log=DriftLog(io.StringIO()))
+        with serve(proxy, server_config(proxy, "127.0.0.1", 0)) as url:
             head = (f"GET /api/org/{ORG_ID}/check HTTP/1.1\r\nHost: x\r\nX-Big: ").encode()
-            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            with socket.create_connection(("127.0.0.1", urlsplit(url).port), timeout=30) as sock:
                 try:
                     sock.sendall(head + b"a" * (4 * TRANSPORT_HEAD_LIMIT) + b"\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the server may close before the client has written it all
                 received = sock.recv(200)
             assert received.startswith((b"HTTP/1.1 431", b"HTTP/1.1 400")), received
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
