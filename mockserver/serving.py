@@ -10,9 +10,10 @@ Two costs of uvicorn's httptools protocol that our API mounts do not need to pay
   is only for apps that never ask for one before suspending (not Starlette's, whose thread
   pools and task groups do through anyio).
 - `fast_cycle`: uvicorn's `RequestResponseCycle.send` runs two regular-expression searches
-  per response header; this subclass runs two per response, over all names and all values
-  at once (both patterns match single bytes, so the verdict is the same), and otherwise
-  writes exactly what uvicorn writes.
+  per response header. This subclass checks a header name once per process (the names an
+  app answers with are few: kept, lowercased, in a bounded table) and all of a response's
+  values in one pass (`bytes.translate` deleting every byte a value may hold leaves the
+  ones uvicorn's pattern finds), and otherwise writes exactly what uvicorn writes.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def _make_fast_cycle() -> type:
     )
     from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string  # noqa: PLC0415
 
+    value_bytes = bytes(b for b in range(256) if not HEADER_VALUE_RE.match(bytes([b])))  # what a value may hold
+    lowered: dict[bytes, bytes] = {}  # header name as sent -> checked and lowercased
+    special = frozenset((b"content-length", b"transfer-encoding", b"connection"))
+
     class FastCycle(RequestResponseCycle):
         """The response half of uvicorn's cycle, message for message as uvicorn's `send`."""
 
@@ -114,26 +119,31 @@ def _make_fast_cycle() -> type:
                     '%s - "%s %s HTTP/%s" %d', get_client_addr(self.scope), self.scope["method"],
                     get_path_with_query_string(self.scope), self.scope["http_version"], status_code,
                 )  # fmt: skip
-            names = [name for name, _ in headers]
-            if HEADER_RE.search(b"".join(names)):
-                raise RuntimeError("Invalid HTTP header name.")
-            if HEADER_VALUE_RE.search(b"".join([value for _, value in headers])):
-                raise RuntimeError("Invalid HTTP header value.")
             content = [STATUS_LINE[status_code]]
             has_connection_close = False
             for name, value in headers:
-                name = name.lower()
-                if name == b"content-length" and self.chunked_encoding is None:
-                    self.expected_content_length = int(value.decode())
-                    self.chunked_encoding = False
-                elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                    self.expected_content_length = 0
-                    self.chunked_encoding = True
-                elif name == b"connection":
-                    if b"close" in [token.lower().strip() for token in value.split(b",")]:
+                low = lowered.get(name)
+                if low is None:
+                    if HEADER_RE.search(name):
+                        raise RuntimeError("Invalid HTTP header name.")
+                    low = name.lower()
+                    if len(lowered) < 1024:  # the names an app answers with: few
+                        lowered[name] = low
+                if low in special:
+                    if low == b"content-length":
+                        if self.chunked_encoding is None:
+                            self.expected_content_length = int(value.decode())
+                            self.chunked_encoding = False
+                    elif low == b"transfer-encoding":
+                        if value.lower() == b"chunked":
+                            self.expected_content_length = 0
+                            self.chunked_encoding = True
+                    elif b"close" in [token.lower().strip() for token in value.split(b",")]:
                         self.keep_alive = False
                         has_connection_close = True
-                content += (name, b": ", value, b"\r\n")
+                content += (low, b": ", value, b"\r\n")
+            if b"".join(content[3::4]).translate(None, value_bytes):
+                raise RuntimeError("Invalid HTTP header value.")
             if not self.keep_alive and not has_connection_close:
                 content.append(b"connection: close\r\n")
             if self.chunked_encoding is None and self.scope["method"] != "HEAD" and status_code not in (204, 304):
