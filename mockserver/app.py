@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     runtime = Runtime(settings)
     runtime.scenario = scenario if scenario is not None else load_scenario(settings.scenario)
     registry = apis.REGISTRY  # read once: every part below serves the same APIs
-    runtime.webhooks = WebhookEngine(
+    runtime.webhooks = webhooks = WebhookEngine(
         runtime.clock,
         runtime.timers,
         runtime.store,
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.loop = asyncio.get_running_loop()
-        await runtime.webhooks.start()
+        await webhooks.start()
         runtime.timers.start()
         flusher = asyncio.create_task(_flush_every(runtime, 0.25)) if runtime.store.persistent else None
         try:
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, scenario: dict[str, Any] | None
             if flusher is not None:
                 flusher.cancel()
             await runtime.timers.stop()
-            await runtime.webhooks.stop()
+            await webhooks.stop()
             runtime.store.close()
 
     async def not_found(request: Request, exc: Exception) -> Response:
