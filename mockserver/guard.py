@@ -281,8 +281,8 @@ def _capped_httptools() -> type:
             self._eager: tuple[Any, Any] | None = None
             self._fresh_context = getattr(self.config, "reset_contextvars", False)
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            super().connection_made(CoalescingTransport(transport, self.loop))
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
