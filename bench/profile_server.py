@@ -53,8 +53,6 @@ async def raw_app(scope: dict, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": RAW_BODY})
 
 
-raw_app.serves_directly = lambda scope: True  # type: ignore[attr-defined]  # no Starlette: may start without a Task
-
 
 class MemorySocket:
     """The transport side of one connection: counts the answers written to it."""

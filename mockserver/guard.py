@@ -16,7 +16,6 @@ Two layers bound what a request head may cost:
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import importlib.util
 import itertools
@@ -28,7 +27,7 @@ from starlette.applications import Starlette
 
 from .kernel.errors import ApiError
 from .kernel.spec import dumps
-from .serving import fast_cycle, start_eagerly
+from .serving import fast_cycle
 
 TRANSPORT_HEAD_LIMIT = 1_048_576  # bytes of request head uvicorn buffers before giving up
 Renderer = Callable[[ApiError], Any]
@@ -64,8 +63,9 @@ class RequestGuard:
         if mount is not None and "\n" not in path:
             # the API mount takes it (Starlette's mount patterns match anything but a
             # newline) and sets X-Request-ID on every answer itself
-            api = self._direct(path, mount, scope.get("root_path", ""))
-            if api is not None:
+            api = self.mounts.get(mount)
+            root = scope.get("root_path", "")
+            if api is not None and path != mount and not root:
                 await api(_mounted(scope, mount, api), receive, send)
             else:
                 await self.app(scope, receive, send)
@@ -81,19 +81,6 @@ class RequestGuard:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-    def serves_directly(self, scope: dict) -> bool:
-        """Whether this request goes to an API mount's app without Starlette on the way."""
-        path = scope["path"]
-        mount = self._mount_of(path)
-        return mount is not None and "\n" not in path and self._direct(path, mount, scope.get("root_path", "")) is not None
-
-    def _direct(self, path: str, mount: str, root_path: str) -> Any | None:
-        """The app of the API mount that takes `path` without Starlette's router (the bare
-        prefix, and paths under a root path, are left to the router)."""
-        if path == mount or root_path:
-            return None
-        return self.mounts.get(mount)
 
     def _mount_of(self, path: str) -> str | None:
         for prefix in self.renderers:
@@ -146,12 +133,6 @@ class GuardedApp(Starlette):
             await Starlette.__call__(app, scope, receive, send)
 
         self.guard = RequestGuard(starlette, **options)
-
-    def serves_directly(self, scope: dict) -> bool:
-        """Whether an HTTP request reaches no Starlette code (it goes to an API mount): the
-        server may then start it without a Task (`serving.start_eagerly`)."""
-        guard = self.guard
-        return guard is not None and guard.serves_directly(scope)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[override]
         guard = self.guard
@@ -222,6 +203,9 @@ class CoalescingTransport:
         self._pending.clear()
         self._transport.abort()
 
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()  # asked on every response: not through __getattr__
+
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + sum(len(d) for d in self._pending)
 
@@ -247,17 +231,6 @@ def uvicorn_options(http: str = "auto") -> dict[str, Any]:
 _CAPPED: type | None = None
 
 
-def _direct_predicate(app: Any) -> Callable[[dict], bool] | None:
-    """`serves_directly` of the first app down uvicorn's middleware chain (each keeps the
-    next in `.app`) that has one."""
-    while app is not None:
-        found = getattr(app, "serves_directly", None)
-        if found is not None:
-            return found
-        app = getattr(app, "app", None)
-    return None
-
-
 def _capped_httptools() -> type:
     global _CAPPED
     if _CAPPED is not None:
@@ -267,22 +240,19 @@ def _capped_httptools() -> type:
     class CappedHttpToolsProtocol(HttpToolsProtocol):
         """httptools buffers a header value until it ends; this stops reading once the head
         of the current request passes TRANSPORT_HEAD_LIMIT bytes. Responses go out through
-        `serving.fast_cycle()` and a `CoalescingTransport`; a request the app serves
-        directly (`GuardedApp.serves_directly`) starts as soon as the chunk of bytes that
-        completed its head is parsed (`serving.start_eagerly`), without a Task unless it
-        suspends."""
+        `serving.fast_cycle()` and a `CoalescingTransport`."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._head_bytes = 0
             self._in_head = True  # a connection starts with a request head
-            self._serves_directly = _direct_predicate(self.app)
-            self._feeding = False  # inside the parser: a request to start eagerly waits for the end of it
-            self._eager: tuple[Any, Any] | None = None
-            self._fresh_context = getattr(self.config, "reset_contextvars", False)
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            cycle.__class__ = fast_cycle()  # before its task starts: every send goes through it
+            super()._start_asgi_task(cycle, app)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -292,24 +262,8 @@ def _capped_httptools() -> type:
             self._in_head = False
             super().on_headers_complete()
 
-        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
-            cycle.__class__ = fast_cycle()
-            direct = self._serves_directly
-            if self._feeding and direct is not None and direct(cycle.scope):
-                self._eager = (cycle, app)  # started when this chunk is parsed: its body is in
-            else:
-                super()._start_asgi_task(cycle, app)
-
         def data_received(self, data: bytes) -> None:
-            self._feeding = True
-            try:
-                super().data_received(data)
-            finally:
-                self._feeding = False
-            if self._eager is not None:
-                cycle, app = self._eager
-                self._eager = None
-                self._start_eagerly(cycle, app)
+            super().data_received(data)
             if not self._in_head or self.transport.is_closing():
                 return
             self._head_bytes += len(data)  # at most one chunk too many: the limit is generous
@@ -320,13 +274,6 @@ def _capped_httptools() -> type:
                     b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
                 )
                 self.transport.close()
-
-        def _start_eagerly(self, cycle: Any, app: Any) -> None:
-            context = contextvars.Context() if self._fresh_context else contextvars.copy_context()
-            task = start_eagerly(self.loop, cycle.run_asgi(app), context)
-            if task is not None:  # it suspended: tracked as uvicorn tracks its tasks (shutdown waits)
-                task.add_done_callback(self.tasks.discard)
-                self.tasks.add(task)
 
     _CAPPED = CappedHttpToolsProtocol
     return _CAPPED

@@ -1,72 +1,16 @@
-"""What our uvicorn protocol (`guard.server_protocol`) does per request beyond uvicorn's own.
+"""The response half of our uvicorn protocol (`guard.server_protocol`).
 
-Two costs of uvicorn's httptools protocol that our API mounts do not need to pay:
-
-- `start_eagerly`: uvicorn starts every request as a new Task, so its first step waits for
-  the next turn of the event loop. Our API mounts answer most requests without ever
-  suspending; running the first step at once (as Python 3.12's eager tasks do) answers them
-  with no Task and no extra loop turn. A request that does suspend continues as an ordinary
-  Task from where it stopped. Until that first suspension there is no current Task, so this
-  is only for apps that never ask for one before suspending (not Starlette's, whose thread
-  pools and task groups do through anyio).
-- `fast_cycle`: uvicorn's `RequestResponseCycle.send` runs two regular-expression searches
-  per response header. This subclass checks a header name once per process (the names an
-  app answers with are few: kept, lowercased, in a bounded table) and all of a response's
-  values in one pass (`bytes.translate` deleting every byte a value may hold leaves the
-  ones uvicorn's pattern finds), and otherwise writes exactly what uvicorn writes.
+uvicorn's `RequestResponseCycle.send` runs two regular-expression searches per response
+header. `fast_cycle()` is that cycle with a `send` that checks a header name once per
+process (the names an app answers with are few: kept, lowercased, in a bounded table) and
+all of a response's header values in one pass (`bytes.translate` deleting every byte a
+value may hold leaves the ones uvicorn's pattern finds), and otherwise writes exactly what
+uvicorn writes; its `receive` does not await the request's event when it is already set.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-from collections.abc import Coroutine, Generator
 from typing import Any
-
-
-def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine, context: contextvars.Context) -> asyncio.Task | None:
-    """Run `coro` in `context` up to its first suspension; None if it finished there, else
-    the Task (in the same context) that carries it on."""
-    try:
-        step = context.run(coro.send, None)
-    except StopIteration:
-        return None
-    return loop.create_task(_carry_on(coro, step), context=context)
-
-
-async def _carry_on(coro: Coroutine, step: Any) -> Any:
-    return await _Rest(coro, step)
-
-
-class _Rest:
-    """Awaiting this drives a coroutine already suspended on `step` (what it yielded: the
-    future it waits for, or None for a bare yield) to its end, passing the Task's wake-ups,
-    cancellations and closing through to it."""
-
-    __slots__ = ("coro", "step")
-
-    def __init__(self, coro: Coroutine, step: Any) -> None:
-        self.coro, self.step = coro, step
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, step = self.coro, self.step
-        while True:
-            try:
-                value = yield step
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # a cancellation, or an exception thrown in by the Task
-                try:
-                    step = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    step = coro.send(value)
-                except StopIteration as stop:
-                    return stop.value
-
 
 _FAST_CYCLE: type | None = None
 
@@ -94,6 +38,22 @@ def _make_fast_cycle() -> type:
 
     class FastCycle(RequestResponseCycle):
         """The response half of uvicorn's cycle, message for message as uvicorn's `send`."""
+
+        async def receive(self) -> Any:
+            """uvicorn's, without awaiting the request's event when it is already set."""
+            if self.waiting_for_100_continue and not self.transport.is_closing():
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.waiting_for_100_continue = False
+            if not self.disconnected and not self.response_complete:
+                self.flow.resume_reading()
+                if not self.message_event.is_set():
+                    await self.message_event.wait()
+                self.message_event.clear()
+            if self.disconnected or self.response_complete:
+                return {"type": "http.disconnect"}
+            message = {"type": "http.request", "body": bytes(self.body), "more_body": self.more_body}
+            self.body = bytearray()
+            return message
 
         async def send(self, message: Any) -> None:
             if self.flow.write_paused and not self.disconnected:

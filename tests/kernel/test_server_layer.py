@@ -1,13 +1,12 @@
-"""Issue 10: our uvicorn protocol starts a request for an API mount without a Task
-(`serving.start_eagerly`) and writes responses with `serving.fast_cycle()`. Over a real
-server on 127.0.0.1, HTTP keeps uvicorn's semantics: pipelining, HEAD, HTTP/1.0,
-`Connection: close`, `Expect: 100-continue`, large bodies, handlers that suspend, clients
-that leave, exceptions, shutdown."""
+"""Issue 10: our uvicorn protocol writes responses with `serving.fast_cycle()` through a
+`CoalescingTransport`. Over a real server on 127.0.0.1, HTTP keeps uvicorn's semantics:
+pipelining, HEAD, HTTP/1.0, `Connection: close`, `Expect: 100-continue`, large bodies,
+handlers that suspend, clients that leave, exceptions, shutdown; and the cycle writes what
+uvicorn's writes, message for message."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import socket
 import threading
@@ -23,7 +22,7 @@ from uvicorn.protocols.http.flow_control import FlowControl  # noqa: E402
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle  # noqa: E402
 
 from mockserver.guard import _capped_httptools  # noqa: E402
-from mockserver.serving import fast_cycle, start_eagerly  # noqa: E402
+from mockserver.serving import fast_cycle  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.testing import MockServer, ServerThread  # noqa: E402
 
@@ -172,45 +171,32 @@ def test_a_client_that_leaves_mid_request_does_not_disturb_the_server(server: Mo
         assert read_response(sock)[0].startswith(b"HTTP/1.1 200")
 
 
-# A tiny app that declares itself safe to start without a Task, to see what the protocol does.
+class TinyApp:
+    """Answers its path; /boom raises, /sleep-boom raises after a suspension, /held waits."""
 
-seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
-
-
-class DirectApp:
     def __init__(self) -> None:
-        self.tasks: list[Any] = []
-        self.contexts: list[str] = []
-        self.release = asyncio.Event()
-
-    def serves_directly(self, scope: dict) -> bool:
-        return scope["path"] != "/routed"
+        self.suspended = threading.Event()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             return
         path = scope["path"]
-        self.contexts.append(seen.get())
-        seen.set(path)
-        self.tasks.append(asyncio.current_task())
         if path == "/boom":
             raise ValueError("boom")
-        if path in ("/sleep", "/sleep-boom", "/held"):
+        if path in ("/sleep-boom", "/held"):
             await asyncio.sleep(0.05)
-            self.tasks.append(asyncio.current_task())
-            self.contexts.append(seen.get())
             if path == "/sleep-boom":
                 raise ValueError("boom after a suspension")
-            if path == "/held":
-                await asyncio.sleep(0.5)
+            self.suspended.set()
+            await asyncio.sleep(0.5)
         body = path.encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 
 @pytest.fixture
-def direct() -> Iterator[tuple[ServerThread, DirectApp]]:
-    app = DirectApp()
+def tiny() -> Iterator[tuple[ServerThread, TinyApp]]:
+    app = TinyApp()
     with ServerThread(app, http="httptools", log_level="critical") as running:
         yield running, app
 
@@ -222,31 +208,18 @@ def exchange(port: int, request: bytes) -> tuple[bytes, bytes]:
         return head, body
 
 
-def test_a_direct_request_runs_without_a_task_until_it_suspends(direct: tuple[ServerThread, DirectApp]) -> None:
-    server, app = direct
-    assert exchange(server.port, get("/quick"))[1] == b"/quick"
-    assert app.tasks == [None]  # answered in the protocol's own callback: no Task was made
-    assert exchange(server.port, get("/sleep"))[1] == b"/sleep"
-    assert app.tasks[1] is None and isinstance(app.tasks[2], asyncio.Task)  # carried on by a Task
-    assert app.contexts[1:] == ["", "/sleep"]  # its context goes with it, and did not leak from /quick
-    assert exchange(server.port, get("/routed"))[1] == b"/routed"
-    assert isinstance(app.tasks[3], asyncio.Task)  # an app that does not serve it directly: uvicorn's Task
-
-
 @pytest.mark.parametrize("path", ["/boom", "/sleep-boom"])
-def test_an_exception_in_the_app_is_a_500_as_uvicorn_answers(direct: tuple[ServerThread, DirectApp], path: str) -> None:
-    server, _ = direct
+def test_an_exception_in_the_app_is_a_500_as_uvicorn_answers(tiny: tuple[ServerThread, TinyApp], path: str) -> None:
+    server, _ = tiny
     head, body = exchange(server.port, get(path))
     assert head.startswith(b"HTTP/1.1 500") and b"connection: close" in head and body == b"Internal Server Error"
 
 
-def test_shutdown_waits_for_a_suspended_request(direct: tuple[ServerThread, DirectApp]) -> None:
-    server, app = direct
+def test_shutdown_waits_for_a_suspended_request(tiny: tuple[ServerThread, TinyApp]) -> None:
+    server, app = tiny
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(get("/held"))
-        deadline = time.monotonic() + 5
-        while len(app.tasks) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)  # it has suspended inside its Task
+        assert app.suspended.wait(5)
         stopper = threading.Thread(target=server.stop)
         stopper.start()
         head, body, _ = read_response(sock)
@@ -262,7 +235,7 @@ def test_the_h11_fallback_serves_the_api() -> None:
         assert read_response(sock, rest)[0].startswith(b"HTTP/1.1 200")
 
 
-def test_uvicorn_still_starts_requests_where_the_protocol_hooks_in() -> None:
+def test_uvicorn_still_makes_its_cycles_where_the_protocol_hooks_in() -> None:
     """What the protocol relies on in uvicorn: a failure here means an upgrade moved it."""
     for method in (HttpToolsProtocol.on_headers_complete, HttpToolsProtocol.on_response_complete):
         assert "self._start_asgi_task(" in inspect.getsource(method)
@@ -270,46 +243,23 @@ def test_uvicorn_still_starts_requests_where_the_protocol_hooks_in() -> None:
     assert issubclass(_capped_httptools(), HttpToolsProtocol) and issubclass(fast_cycle(), RequestResponseCycle)
 
 
-def test_a_coroutine_that_never_suspends_gives_no_task() -> None:
-    async def run() -> tuple[Any, Any]:
-        async def quick() -> int:
-            return 1
+def test_every_response_goes_through_the_fast_cycle(server: MockServer) -> None:
+    seen: list[type] = []
+    fast = fast_cycle()
+    real_send = fast.send
 
-        async def slow() -> int:
-            await asyncio.sleep(0)
-            fut = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_later(0.01, fut.set_result, 2)
-            return await fut
+    async def spy(self: Any, message: Any) -> None:
+        seen.append(type(self))
+        await real_send(self, message)
 
-        loop = asyncio.get_running_loop()
-        none = start_eagerly(loop, quick(), contextvars.copy_context())
-        task = start_eagerly(loop, slow(), contextvars.copy_context())
-        assert task is not None
-        return none, await task
-
-    assert asyncio.run(run()) == (None, 2)
-
-
-def test_a_cancelled_continuation_reaches_the_coroutine() -> None:
-    async def run() -> list[str]:
-        log: list[str] = []
-
-        async def waits() -> None:
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                log.append("cancelled")
-                raise
-
-        task = start_eagerly(asyncio.get_running_loop(), waits(), contextvars.copy_context())
-        assert task is not None
-        await asyncio.sleep(0)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return log
-
-    assert asyncio.run(run()) == ["cancelled"]
+    fast.send = spy  # type: ignore[method-assign]
+    try:
+        with connect(server) as sock:
+            sock.sendall(get())
+            read_response(sock)
+    finally:
+        fast.send = real_send  # type: ignore[method-assign]
+    assert seen and all(cls is fast for cls in seen)
 
 
 # The fast cycle writes what uvicorn's cycle writes, message for message.
