@@ -27,7 +27,6 @@ from starlette.applications import Starlette
 
 from .kernel.errors import ApiError
 from .kernel.spec import dumps
-from .serving import fast_cycle
 
 TRANSPORT_HEAD_LIMIT = 1_048_576  # bytes of request head uvicorn buffers before giving up
 Renderer = Callable[[ApiError], Any]
@@ -239,8 +238,8 @@ def _capped_httptools() -> type:
 
     class CappedHttpToolsProtocol(HttpToolsProtocol):
         """httptools buffers a header value until it ends; this stops reading once the head
-        of the current request passes TRANSPORT_HEAD_LIMIT bytes. Responses go out through
-        `serving.fast_cycle()` and a `CoalescingTransport`."""
+        of the current request passes TRANSPORT_HEAD_LIMIT bytes. Responses go out through a
+        `CoalescingTransport`."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -249,10 +248,6 @@ def _capped_httptools() -> type:
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
-
-        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
-            cycle.__class__ = fast_cycle()  # before its task starts: every send goes through it
-            super()._start_asgi_task(cycle, app)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()

@@ -1,13 +1,11 @@
-"""Issue 10: our uvicorn protocol writes responses with `serving.fast_cycle()` through a
-`CoalescingTransport`. Over a real server on 127.0.0.1, HTTP keeps uvicorn's semantics:
+"""Our uvicorn protocol (`guard.server_protocol`: a head limit, and responses through a
+`CoalescingTransport`) keeps uvicorn's HTTP semantics, over a real server on 127.0.0.1:
 pipelining, HEAD, HTTP/1.0, `Connection: close`, `Expect: 100-continue`, large bodies,
-handlers that suspend, clients that leave, exceptions, shutdown; and the cycle writes what
-uvicorn's writes, message for message."""
+handlers that suspend, clients that leave, exceptions, shutdown, and the h11 fallback."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import socket
 import threading
 import time
@@ -18,11 +16,7 @@ import pytest
 
 pytest.importorskip("httptools")
 
-from uvicorn.protocols.http.flow_control import FlowControl  # noqa: E402
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle  # noqa: E402
 
-from mockserver.guard import _capped_httptools  # noqa: E402
-from mockserver.serving import fast_cycle  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.testing import MockServer, ServerThread  # noqa: E402
 
@@ -233,106 +227,3 @@ def test_the_h11_fallback_serves_the_api() -> None:
         head, _, rest = read_response(sock)
         assert head.startswith(b"HTTP/1.1 200")
         assert read_response(sock, rest)[0].startswith(b"HTTP/1.1 200")
-
-
-def test_uvicorn_still_makes_its_cycles_where_the_protocol_hooks_in() -> None:
-    """What the protocol relies on in uvicorn: a failure here means an upgrade moved it."""
-    for method in (HttpToolsProtocol.on_headers_complete, HttpToolsProtocol.on_response_complete):
-        assert "self._start_asgi_task(" in inspect.getsource(method)
-    assert "cycle.run_asgi(" in inspect.getsource(HttpToolsProtocol._start_asgi_task)
-    assert issubclass(_capped_httptools(), HttpToolsProtocol) and issubclass(fast_cycle(), RequestResponseCycle)
-
-
-def test_every_response_goes_through_the_fast_cycle(server: MockServer) -> None:
-    seen: list[type] = []
-    fast = fast_cycle()
-    real_send = fast.send
-
-    async def spy(self: Any, message: Any) -> None:
-        seen.append(type(self))
-        await real_send(self, message)
-
-    fast.send = spy  # type: ignore[method-assign]
-    try:
-        with connect(server) as sock:
-            sock.sendall(get())
-            read_response(sock)
-    finally:
-        fast.send = real_send  # type: ignore[method-assign]
-    assert seen and all(cls is fast for cls in seen)
-
-
-# The fast cycle writes what uvicorn's cycle writes, message for message.
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.out: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.out.append(data)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None: ...
-    def resume_reading(self) -> None: ...
-
-
-CL = (b"content-length", b"5")
-CASES = [
-    ("GET", True, [(200, [CL, (b"X-Mixed-Case", b"v")]), b"hello"]),
-    ("GET", False, [(200, [CL]), b"hello"]),  # keep-alive off: connection: close is added
-    ("GET", True, [(200, [CL, (b"Connection", b"Keep-Alive, Close")]), b"hello"]),
-    ("HEAD", True, [(200, [CL]), b""]),
-    ("GET", True, [(204, []), b""]),
-    ("GET", True, [(200, []), (b"chunk", True), (b"", False)]),  # chunked
-    ("GET", True, [(200, [(b"transfer-encoding", b"chunked")]), b"abc"]),
-    ("GET", True, [(200, [CL]), b"toolongbody"]),
-    ("GET", True, [(200, [CL]), b"shrt"]),
-    ("GET", True, [(200, [(b"bad name", b"v")]), b""]),
-    ("GET", True, [(200, [(b"x-ok", b"line\r\nbreak")]), b""]),
-    ("GET", True, [(200, [CL]), b"hello", b"again"]),
-    ("GET", True, [(b"http.response.body", None)]),
-    ("GET", True, [(200, [CL]), (b"http.response.start", None)]),
-]
-
-
-def replay(cls: type, method: str, keep_alive: bool, messages: list[Any]) -> tuple[list[bytes], bool, str | None, dict]:
-    transport = Recorder()
-    done: list[int] = []
-    cycle = RequestResponseCycle(
-        scope={"type": "http", "method": method, "http_version": "1.1", "path": "/", "query_string": b"", "client": None},  # type: ignore[typeddict-item]
-        transport=transport, flow=FlowControl(transport), logger=None, access_logger=None, access_log=False,  # type: ignore[arg-type]
-        default_headers=[(b"date", b"today"), (b"server", b"uvicorn")], message_event=asyncio.Event(),
-        expect_100_continue=False, keep_alive=keep_alive, on_response=lambda: done.append(1),
-    )  # fmt: skip
-    cycle.__class__ = cls
-    error = None
-
-    async def run() -> None:
-        for message in messages:
-            if isinstance(message, tuple) and isinstance(message[0], int):
-                await cycle.send({"type": "http.response.start", "status": message[0], "headers": message[1]})
-            elif isinstance(message, tuple) and message[1] is None:
-                await cycle.send({"type": message[0].decode()})
-            elif isinstance(message, tuple):
-                await cycle.send({"type": "http.response.body", "body": message[0], "more_body": message[1]})
-            else:
-                await cycle.send({"type": "http.response.body", "body": message})
-
-    try:
-        asyncio.run(run())
-    except RuntimeError as exc:
-        error = str(exc)
-    state = {k: getattr(cycle, k) for k in ("response_started", "response_complete", "keep_alive", "chunked_encoding", "expected_content_length")}
-    return transport.out, transport.closed, error, {**state, "done": len(done)}
-
-
-@pytest.mark.parametrize(("method", "keep_alive", "messages"), CASES)
-def test_the_fast_cycle_writes_what_uvicorn_writes(method: str, keep_alive: bool, messages: list[Any]) -> None:
-    assert replay(fast_cycle(), method, keep_alive, messages) == replay(RequestResponseCycle, method, keep_alive, messages)
