@@ -20,10 +20,22 @@ class Option:
 
 
 def api_options() -> dict[str, Option]:
-    """Every option the registered APIs declare, by name."""
+    """Every option the registered APIs declare, by name (read-only for the caller).
+
+    Remembered per registry tuple: a request path that reads an API's option (Hubby's
+    signature window) pays a dict lookup, and a test that registers one more API (a new
+    `apis.REGISTRY` tuple) gets its options too."""
     from . import apis  # noqa: PLC0415  (apis imports the kernel, which imports this module)
 
-    return {option.name: option for api in apis.REGISTRY for option in api.options}
+    registry = apis.REGISTRY
+    known = _OPTIONS.get(id(registry))
+    if known is None or known[0] is not registry:
+        _OPTIONS.clear()  # one registry at a time: the entry holds it, so its id is not reused
+        known = _OPTIONS[id(registry)] = (registry, {option.name: option for api in registry for option in api.options})
+    return known[1]
+
+
+_OPTIONS: dict[int, tuple[Any, dict[str, Option]]] = {}
 
 
 def _env_bool(value: str) -> bool:

@@ -80,6 +80,9 @@ class RateLimiter:
         """The first bucket is reported when the request passes (the tightest, per endpoint);
         a refused request reports the bucket that refused it."""
         real, sandbox = self._monotonic(), self.clock.now()
+        if not self.enabled and not self._buckets:  # nothing to drain: an empty bucket, reported
+            head = buckets[0][1]
+            return Decision(True, int(head.capacity), int(head.capacity), self._reset_at(0.0, head), 0)
         levels = [(key, limit, self._level(key, limit, real, sandbox)) for key, limit in buckets]
         _, head, head_level = levels[0]
         if not self.enabled:

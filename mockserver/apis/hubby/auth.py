@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -36,11 +37,17 @@ def strings_to_sign(timestamp: str, method: str, path: str, raw_query: str) -> l
     """Every string the server accepts for one request: the path as received below the
     mount and with `/api` in front (plus percent-encoded forms when the path needs them)."""
     query = f"?{raw_query}" if raw_query else ""
-    paths = [path, API_PREFIX + path]
+    return [f"{timestamp}{method.upper()}{p}{query}" for p in _signed_paths(path)]
+
+
+@lru_cache(maxsize=4096)
+def _signed_paths(path: str) -> tuple[str, ...]:
+    """The forms of a path a partner may sign (a pure function of the path, remembered)."""
+    paths: tuple[str, ...] = (path, API_PREFIX + path)
     encoded = quote(path, safe="/:@!$&'()*+,;=-._~")
     if encoded != path:
-        paths += [encoded, API_PREFIX + encoded]
-    return [f"{timestamp}{method.upper()}{p}{query}" for p in paths]
+        paths += (encoded, API_PREFIX + encoded)
+    return paths
 
 
 def authenticate(call: Call) -> Any:

@@ -14,12 +14,13 @@ import math
 from typing import Any
 
 from ....kernel.errors import BadRequest, NotFound
-from ....kernel.spec import Violation
+from ....kernel.spec import Violation, dumps
 from .. import catalog
 from ..timeutil import DAY, iso, parse_iso
 from .state import HubbyState
 
 BOOKING_VIEW_CACHE = 4096  # booking views kept for repeated reads (bounded)
+BOOKING_PAGES = 256  # encoded list pages kept for repeated reads (bounded)
 BOOKING_FIELDS = (
     "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
     "last_name", "full_name", "title", "gender", "pax", "flight_number", "locale",
@@ -346,6 +347,22 @@ class BookingsMixin(HubbyState):
         return record
 
     # -- views --------------------------------------------------------------------------------
+    def bookings_page(
+        self, views: list[dict[str, Any]], page: int, per_page: int, total: int
+    ) -> tuple[dict[str, Any], bytes, object]:
+        """The list-bookings body, its bytes (what `dumps` gives) and an object standing for
+        them. A repeated page (the same view objects: views are replaced, never changed)
+        reuses its bytes; the entry holds the views, so their ids stand for them."""
+        body = {"success": True, "data": views, "meta": {"page": page, "perPage": per_page, "total": total}}
+        key = (tuple(map(id, views)), type(page), page, type(per_page), per_page, total)
+        memo = self._booking_pages
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= BOOKING_PAGES:
+                del memo[next(iter(memo))]
+            hit = memo[key] = (tuple(views), dumps(body), object())
+        return body, hit[1], hit[2]
+
     def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
         """The API's view of a booking (callers must not change it: views are reused while
         the booking, its promo codes and its queues are the same records; rows are replaced
