@@ -25,9 +25,11 @@ def api_options() -> dict[str, Option]:
     Remembered per registry tuple: a request path that reads an API's option (Hubby's
     signature window) pays a dict lookup, and a test that registers one more API (a new
     `apis.REGISTRY` tuple) gets its options too."""
-    from . import apis  # noqa: PLC0415  (apis imports the kernel, which imports this module)
+    if not _APIS:  # imported on first use: apis imports the kernel, which imports this module
+        from . import apis  # noqa: PLC0415
 
-    registry = apis.REGISTRY
+        _APIS.append(apis)
+    registry = _APIS[0].REGISTRY
     known = _OPTIONS.get(id(registry))
     if known is None or known[0] is not registry:
         _OPTIONS.clear()  # one registry at a time: the entry holds it, so its id is not reused
@@ -36,6 +38,7 @@ def api_options() -> dict[str, Option]:
 
 
 _OPTIONS: dict[int, tuple[Any, dict[str, Option]]] = {}
+_APIS: list[Any] = []  # the apis package, once imported (an import statement costs more than a lookup)
 
 
 def _env_bool(value: str) -> bool:
@@ -112,6 +115,11 @@ class Settings:
         """An API's option (`settings.hubby_secret`): its value here, or its default."""
         if name.startswith("__") or name == "api_values":
             raise AttributeError(name)
+        return self.option(name)
+
+    def option(self, name: str) -> Any:
+        """What `settings.<name>` reads for an API's option, without first failing the
+        ordinary attribute lookup (for the request path: Hubby's signature window)."""
         values = self.__dict__.get("api_values") or {}
         if name in values:
             return values[name]

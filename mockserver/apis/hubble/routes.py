@@ -99,9 +99,8 @@ def list_packets(call: Call) -> Reply:
     headers = {"Continuation-Token": token}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    # a repeated page comes with its views encoded and an object standing for them
-    encoded = b'{"packets":' + packets.encoded + b"}" if packets.encoded is not None else None
-    return Reply({"packets": packets}, headers=headers, encoded=encoded, check_key=packets.key)
+    # a repeated page comes with its body encoded and an object standing for its views
+    return Reply({"packets": packets}, headers=headers, encoded=packets.encoded, check_key=packets.key)
 
 
 def ingest_packets(call: Call) -> dict:

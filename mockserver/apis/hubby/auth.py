@@ -68,24 +68,22 @@ def _session(call: Call) -> dict[str, Any]:
 
 
 def _hmac(call: Call) -> dict[str, Any]:
-    headers = call.headers
-    missing = [h for h in HEADERS if not (headers.get(h) or "").strip()]
+    values = [(call.headers.get(h) or "").strip() for h in HEADERS]
+    missing = [h for h, value in zip(HEADERS, values, strict=True) if not value]
     if missing:
         names = ", ".join(missing)
         raise Unauthorized(f"Missing authentication headers: {names} (every partner call needs x-api-key, x-timestamp and x-signature)")
-    api_key = headers["x-api-key"].strip()
+    api_key, raw_ts, given = values
     partner = call.model.partner_by_key(api_key)
     if partner is None:
         raise Unauthorized(f"Invalid API key: no partner has the key '{api_key}' (staging and production keys differ)")
     if not partner.get("is_active", True):
         raise Unauthorized(f"Invalid API key: the key '{api_key}' is inactive")
-    raw_ts = headers["x-timestamp"].strip()
     expected = strings_to_sign(raw_ts, call.method, call.path, call.raw_query)
     call.debug["expected_string_to_sign"] = expected
     if not _is_ms_timestamp(raw_ts):
         raise Unauthorized(f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
     _check_timestamp(call, raw_ts)
-    given = headers["x-signature"].strip()
     secret = partner["secret"]
     given_bytes = given.encode()
     if not any(hmac.compare_digest(given_bytes, sign(secret, s).encode()) for s in expected):  # stops at a match
@@ -107,7 +105,7 @@ def _check_timestamp(call: Call, raw_ts: str) -> None:
     """Within the window of the sandbox clock or of real time: a partner signs with its own
     wall clock, a test may sign with the sandbox's (`GET /_mock/clock`); both are honest."""
     rt = call.runtime
-    window = float(rt.settings.hubby_signature_window)
+    window = float(rt.settings.option("hubby_signature_window"))
     ts_ms = int(raw_ts)
     sandbox = (ts_ms - rt.clock.now_ms()) / 1000.0
     real = (ts_ms - int(time.time() * 1000)) / 1000.0

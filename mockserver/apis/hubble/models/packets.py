@@ -72,9 +72,10 @@ class Stream:
 
 class PacketPage(list):
     """A page of packet views (a list), carrying what lets the pipeline skip work on a
-    repeated read: `encoded`, the views as the JSON array `orjson.dumps` makes of them, and
-    `key`, an object that stands for exactly these views (the memo's tuple: the same
-    object means the same views, so the same response body)."""
+    repeated read: `encoded`, the list-packets body `{"packets": [...]}` as `orjson.dumps`
+    makes it (kept whole in the memo: a repeated read copies no bytes), and `key`, an
+    object that stands for exactly these views (the memo's tuple: the same object means the
+    same views, so the same response body)."""
 
     __slots__ = ("encoded", "key")
 
@@ -100,6 +101,7 @@ class PacketsMixin(HubbleState):
         self._streams = {}
         self._last = {}
         self._views.clear()
+        self._device_walks.clear()  # device pages show what the packets say (last heard)
         self._packet_views.clear()
         self._page_memo.clear()
         self._seen_adv = set()
@@ -305,7 +307,8 @@ class PacketsMixin(HubbleState):
         if len(memo) >= PAGE_MEMO:
             del memo[next(iter(memo))]
         views = tuple(out)
-        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, dumps(views))
+        body = dumps({"packets": views})
+        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, body)
         return entry
 
     def resume_token_for(self, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
