@@ -80,13 +80,14 @@ class RateLimiter:
         """The first bucket is reported when the request passes (the tightest, per endpoint);
         a refused request reports the bucket that refused it."""
         real, sandbox = self._monotonic(), self.clock.now()
-        if not self.enabled and not self._buckets:  # nothing to drain: an empty bucket, reported
+        if not self.enabled:  # an empty bucket, reported; saved levels still follow the clock
+            if self._buckets:
+                for key, limit in buckets:
+                    self._level(key, limit, real, sandbox)
             head = buckets[0][1]
             return Decision(True, int(head.capacity), int(head.capacity), self._reset_at(0.0, head), 0)
         levels = [(key, limit, self._level(key, limit, real, sandbox)) for key, limit in buckets]
         _, head, head_level = levels[0]
-        if not self.enabled:
-            return Decision(True, int(head.capacity), int(head.capacity), self._reset_at(0.0, head), 0)
         blocked = [(lim, lvl) for _, lim, lvl in levels if lvl + 1 > lim.capacity + 1e-9]
         if blocked:
             waits = [((lvl + 1 - lim.capacity) / lim.rate, lim, lvl) for lim, lvl in blocked]

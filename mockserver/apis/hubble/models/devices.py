@@ -189,11 +189,17 @@ class DevicesMixin(HubbleState):
         return record
 
     def device_view(self, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
-        """The API's view of a device (callers must not change it: list views are cached)."""
-        if not detail:
-            hit = self._views.get(record["id"])
-            if hit is not None and hit[0] is record:
-                return hit[1]
+        """The API's view of a device (callers must not change it: list views are cached,
+        and a detail view is the list view plus the device's encryption)."""
+        if detail:
+            out = {**self.device_view(record), "encryption": record["encryption"]}
+            rotation = _effective_rotation(record)
+            if rotation is not None:
+                out["eid_rotation"] = rotation
+            return out
+        hit = self._views.get(record["id"])
+        if hit is not None and hit[0] is record:
+            return hit[1]
         last = self._last.get(record["id"])
         recent: dict[str, Any] = {}
         if last:
@@ -207,16 +213,10 @@ class DevicesMixin(HubbleState):
             "active": bool(last),
             "most_recent_packet": recent,
         }
-        if detail:
-            out["encryption"] = record["encryption"]
-            rotation = _effective_rotation(record)
-            if rotation is not None:
-                out["eid_rotation"] = rotation
-        else:
-            views = self._views
-            if len(views) >= VIEW_CACHE:
-                del views[next(iter(views))]
-            views[record["id"]] = (record, out)
+        views = self._views
+        if len(views) >= VIEW_CACHE:
+            del views[next(iter(views))]
+        views[record["id"]] = (record, out)
         return out
 
     def last_heard(self, device_id: str) -> float | None:
