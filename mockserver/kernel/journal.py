@@ -73,8 +73,9 @@ class Journal:
             size += _cap_body(request, "request.body", truncated)
         response = entry.get("response")
         if response is not None:
-            for k, v in (response.get("headers") or {}).items():
-                size += len(k) + (len(v) if type(v) is str else len(str(v)))
+            headers = response.get("headers")
+            if headers:  # names and values as text (a value may be a number)
+                size += sum(map(len, headers)) + sum(map(len, map(str, headers.values())))
             size += _cap_body(response, "response.body", truncated)
         flagged = False
         for key in ("violations", "response_violations"):

@@ -59,8 +59,11 @@ class TokenCodec:
         last = self._last
         if last is not None and last[0] == exp and last[1] == plain and last[2] == key:
             return last[3]
-        body = dict(payload, exp=exp)
-        raw = _b64(orjson.dumps(body))
+        if "exp" in payload or plain == b"{}":
+            body = orjson.dumps(dict(payload, exp=exp))
+        else:  # the payload's JSON with `exp` as its last member: what dumps(dict(payload, exp=exp)) gives
+            body = plain[:-1] + b',"exp":' + orjson.dumps(exp) + b"}"
+        raw = _b64(body)
         mac = hmac.digest(key, raw, "sha256")[:16]  # the one-shot C path
         token = (raw + b"." + _b64(mac)).decode()
         self._last = (exp, plain, key, token)

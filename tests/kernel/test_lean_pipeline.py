@@ -51,6 +51,8 @@ def test_a_repeated_token_is_the_token_made_afresh() -> None:
     assert codec.encode(payload) == _reference_token(keys[0], payload, 1_700_000_060.002)
     keys[0] = b"j" * 32  # a new key (a restore): a new signature
     assert codec.encode(payload) == _reference_token(keys[0], payload, 1_700_000_060.002)
+    for odd in ({}, {"exp": 1, "a": [1.5, None, True]}, {"a": {"exp": 2}, "é": "ü"}):
+        assert codec.encode(odd) == _reference_token(keys[0], odd, 1_700_000_060.002)
 
 
 def test_journal_bytes_count_an_entry_until_both_rings_let_go() -> None:
