@@ -176,6 +176,8 @@ class _Excerpt:
 
 def _cap_body(part: dict[str, Any], name: str, truncated: list[str]) -> int:
     body = part.get("body")
+    if type(body) is bytes and len(body) <= BODY_LIMIT:  # the common case: kept whole
+        return len(body)
     if isinstance(body, _BINARY):
         total = len(body)
         if total > BODY_LIMIT:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .clock import Clock
 
@@ -34,9 +34,13 @@ class Decision:
     remaining: int
     reset: int  # Unix time (wall clock, whole seconds) at which the reported bucket is empty
     retry_after: int  # seconds to wait before a retry can pass (0 when allowed)
+    _headers: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def headers(self) -> dict[str, str]:
-        out = {
+        """The rate-limit headers of this decision (read-only: made once per decision)."""
+        if self._headers is not None:
+            return self._headers
+        out = self._headers = {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset),
@@ -60,6 +64,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._wall = wall
         self._buckets: dict[str, tuple[float, float, float]] = {}  # key -> (level, real at, sandbox at)
+        self._unlimited: Decision | None = None  # the last answer given while limits are off
 
     def reset(self) -> None:
         self._buckets.clear()
@@ -85,7 +90,11 @@ class RateLimiter:
                 for key, limit in buckets:
                     self._level(key, limit, real, sandbox)
             head = buckets[0][1]
-            return Decision(True, int(head.capacity), int(head.capacity), self._reset_at(0.0, head), 0)
+            capacity, reset = int(head.capacity), self._reset_at(0.0, head)
+            last = self._unlimited  # the same answer (and headers) within the same second
+            if last is None or last.limit != capacity or last.reset != reset:
+                last = self._unlimited = Decision(True, capacity, capacity, reset, 0)
+            return last
         levels = [(key, limit, self._level(key, limit, real, sandbox)) for key, limit in buckets]
         _, head, head_level = levels[0]
         blocked = [(lim, lvl) for _, lim, lvl in levels if lvl + 1 > lim.capacity + 1e-9]

@@ -14,6 +14,7 @@ from mockserver import apis
 from mockserver.kernel.clock import Clock
 from mockserver.kernel.journal import Journal
 from mockserver.kernel.pagination import TokenCodec
+from mockserver.kernel.ratelimit import Limit, RateLimiter
 from mockserver.kernel.runtime import REQUEST_ID_BATCH, Runtime
 from mockserver.settings import Option, Settings, api_options
 
@@ -81,3 +82,15 @@ def test_an_option_set_at_run_time_is_read_back(monkeypatch) -> None:  # noqa: A
     assert "extra_knob" in api_options() and Settings().extra_knob == 3
     monkeypatch.undo()
     assert "extra_knob" not in api_options()
+
+
+def test_limits_off_answer_the_current_reset_second_and_capacity() -> None:
+    wall = [1_700_000_000.2]
+    limiter = RateLimiter(Clock("frozen", 0.0), enabled=False, wall=lambda: wall[0])
+    small, big = [("a", Limit(3, 3.0))], [("b", Limit(15, 15.0))]
+    assert limiter.check(small).headers() == {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "1700000001"}
+    assert limiter.check(big).headers()["X-RateLimit-Limit"] == "15"
+    wall[0] = 1_700_000_001.5
+    assert limiter.check(big).headers()["X-RateLimit-Reset"] == "1700000002"
+    limiter.enabled = True
+    assert limiter.check(small).headers()["X-RateLimit-Remaining"] == "2"

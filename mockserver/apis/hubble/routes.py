@@ -74,9 +74,10 @@ def list_devices(call: Call) -> Reply:
     return Reply(body, headers={"Continuation-Token": token} if token else {}, encoded=encoded, check_key=stands_for)
 
 
-def get_device(call: Call) -> dict:
+def get_device(call: Call) -> Reply:
     model = _m(call)
-    return model.device_view(model.device(_org(call), call.path_params["device_id"]), detail=True)
+    view, encoded = model.device_detail(model.device(_org(call), call.path_params["device_id"]))
+    return Reply(view, encoded=encoded, check_key=view)  # the view object stands for its bytes
 
 
 def update_device(call: Call) -> dict:

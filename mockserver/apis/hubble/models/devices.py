@@ -73,12 +73,14 @@ class DevicesMixin(HubbleState):
         self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._page_bytes: dict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]] = {}  # see _encoded_page
         self._device_walks: dict[tuple, tuple] = {}  # see list_devices
+        self._details: dict[str, tuple[dict[str, Any], dict[str, Any], bytes]] = {}  # see device_detail
 
     # -- indexes ------------------------------------------------------------------------------
     def _rebuild_devices(self) -> None:
         self._views.clear()
         self._page_bytes.clear()
         self._device_walks.clear()
+        self._details.clear()
         self._dev_order = {}
         self.decoders = {}
         for record in self.devices.values():
@@ -187,6 +189,21 @@ class DevicesMixin(HubbleState):
         if record is None or record["org_id"] != org_id:
             raise not_found("device", device_id)
         return record
+
+    def device_detail(self, record: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """The get-device view and its JSON (what `dumps` gives), reused while the device's
+        list view is the same object: it is replaced whenever the record or the device's
+        last packets change, and the detail adds only what the record says."""
+        summary = self.device_view(record)
+        hit = self._details.get(record["id"])
+        if hit is not None and hit[0] is summary:
+            return hit[1], hit[2]
+        view = self.device_view(record, detail=True)
+        details = self._details
+        if len(details) >= VIEW_CACHE:
+            del details[next(iter(details))]
+        details[record["id"]] = (summary, view, dumps(view))
+        return view, details[record["id"]][2]
 
     def device_view(self, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
         """The API's view of a device (callers must not change it: list views are cached,
