@@ -103,10 +103,10 @@ class RequestHeaders(Headers):
             for name, value in self.raw:
                 first.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
             self._first = first
-        value = first.get(key)  # the pipeline and the APIs ask in lower case already
-        if value is None and not key.islower():
-            value = first.get(key.lower())
-        return default if value is None else value
+        found = first.get(key)  # the pipeline and the APIs ask in lower case already
+        if found is None and not key.islower():
+            found = first.get(key.lower())
+        return default if found is None else found
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)
