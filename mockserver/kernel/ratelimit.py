@@ -95,12 +95,15 @@ class RateLimiter:
             if last is None or last.limit != capacity or last.reset != reset:
                 last = self._unlimited = Decision(True, capacity, capacity, reset, 0)
             return last
-        levels = [(key, limit, self._level(key, limit, real, sandbox)) for key, limit in buckets]
-        _, head, head_level = levels[0]
-        blocked = [(lim, lvl) for _, lim, lvl in levels if lvl + 1 > lim.capacity + 1e-9]
-        if blocked:
-            waits = [((lvl + 1 - lim.capacity) / lim.rate, lim, lvl) for lim, lvl in blocked]
-            wait, lim, lvl = max(waits, key=lambda w: w[0])
+        levels = [self._level(key, limit, real, sandbox) for key, limit in buckets]
+        worst = None  # (wait, limit, level) of the full bucket that waits longest (the first of equals)
+        for (_, limit), level in zip(buckets, levels, strict=True):
+            if level + 1 > limit.capacity + 1e-9:
+                wait = (level + 1 - limit.capacity) / limit.rate
+                if worst is None or wait > worst[0]:
+                    worst = (wait, limit, level)
+        if worst is not None:
+            wait, lim, lvl = worst
             return Decision(
                 False,
                 int(lim.capacity),
@@ -108,9 +111,11 @@ class RateLimiter:
                 self._reset_at(lvl, lim),
                 max(1, math.ceil(wait)),
             )
-        for key, _limit, level in levels:
-            self._buckets[key] = (level + 1, real, sandbox)
-        head_level += 1
+        saved = self._buckets
+        for (key, _), level in zip(buckets, levels, strict=True):
+            saved[key] = (level + 1, real, sandbox)
+        head = buckets[0][1]
+        head_level = levels[0] + 1
         return Decision(
             True,
             int(head.capacity),

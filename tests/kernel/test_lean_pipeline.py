@@ -94,3 +94,17 @@ def test_limits_off_answer_the_current_reset_second_and_capacity() -> None:
     assert limiter.check(big).headers()["X-RateLimit-Reset"] == "1700000002"
     limiter.enabled = True
     assert limiter.check(small).headers()["X-RateLimit-Remaining"] == "2"
+
+
+def test_a_refusal_reports_the_bucket_that_waits_longest() -> None:
+    mono, wall = [100.0], [1_700_000_000.0]
+    limiter = RateLimiter(Clock("frozen", 0.0), monotonic=lambda: mono[0], wall=lambda: wall[0])
+    fast, slow = Limit(2, 2.0), Limit(2, 0.5)
+    buckets = [("fast", fast), ("slow", slow)]
+    assert [limiter.check(buckets).allowed for _ in range(3)] == [True, True, False]
+    refused = limiter.check(buckets)
+    assert (refused.limit, refused.retry_after, refused.reset) == (2, 2, 1_700_000_004)  # the slow bucket
+    twins = [("a", Limit(1, 1.0)), ("b", Limit(1, 1.0))]
+    limiter.check(twins)
+    again = limiter.check(twins)
+    assert not again.allowed and again.retry_after == 1 and again.remaining == 0

@@ -23,8 +23,7 @@ def create_booking(call: Call) -> dict:
 
 def list_bookings(call: Call) -> Reply:
     page, per_page = call.param("page", 1), call.param("perPage", 20)
-    rows, total = call.model.list_bookings(call.principal, page, per_page, call.param("bookingId"))
-    body, encoded, stands_for = call.model.bookings_page([call.model.booking_view(b) for b in rows], page, per_page, total)
+    body, encoded, stands_for = call.model.bookings_answer(call.principal, page, per_page, call.param("bookingId"))
     return Reply(body, encoded=encoded, check_key=stands_for)
 
 

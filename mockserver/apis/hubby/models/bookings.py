@@ -347,21 +347,25 @@ class BookingsMixin(HubbyState):
         return record
 
     # -- views --------------------------------------------------------------------------------
-    def bookings_page(
-        self, views: list[dict[str, Any]], page: int, per_page: int, total: int
+    def bookings_answer(
+        self, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
     ) -> tuple[dict[str, Any], bytes, object]:
         """The list-bookings body, its bytes (what `dumps` gives) and an object standing for
-        them. A repeated page (the same view objects: views are replaced, never changed)
-        reuses its bytes; the entry holds the views, so their ids stand for them."""
-        body = {"success": True, "data": views, "meta": {"page": page, "perPage": per_page, "total": total}}
-        key = (tuple(map(id, views)), type(page), page, type(per_page), per_page, total)
+        them. A page is a pure function of the query and the bookings, promo codes and
+        queues (nothing else goes into a view): a repeated read while none of the three
+        tables changed answers the body it built before."""
+        versions = (self.bookings.version, self.promo_codes.version, self.queues.version)
+        key = (partner["id"], type(page), page, type(per_page), per_page, booking_id)
         memo = self._booking_pages
         hit = memo.get(key)
-        if hit is None:
-            if len(memo) >= BOOKING_PAGES:
-                del memo[next(iter(memo))]
-            hit = memo[key] = (tuple(views), dumps(body), object())
-        return body, hit[1], hit[2]
+        if hit is not None and hit[0] == versions:
+            return hit[1], hit[2], hit[3]
+        rows, total = self.list_bookings(partner, page, per_page, booking_id)
+        body = {"success": True, "data": [self.booking_view(b) for b in rows], "meta": {"page": page, "perPage": per_page, "total": total}}
+        if len(memo) >= BOOKING_PAGES:
+            del memo[next(iter(memo))]
+        memo[key] = (versions, body, dumps(body), object())
+        return body, memo[key][2], memo[key][3]
 
     def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
         """The API's view of a booking (callers must not change it: views are reused while
