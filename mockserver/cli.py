@@ -92,6 +92,10 @@ def serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         webhook_chaos=args.webhook_chaos,
     )
+    # start-up makes what the server keeps for life and next to no garbage: the collector is
+    # paused until that is frozen below (create_app pauses it too; this covers the imports
+    # and the scenario), instead of walking the new objects again and again
+    gc.disable()
     # the inputs are checked before the APIs are imported and their specs compiled (seconds):
     # a bad file is one line and exit 2 at once
     try:
@@ -147,6 +151,7 @@ def serve(args: argparse.Namespace) -> int:
     # what requests made since, instead of pausing every client for tens of milliseconds
     gc.collect()
     gc.freeze()
+    gc.enable()
     uvicorn.Server(config).run(sockets=[bound])
     return 0
 

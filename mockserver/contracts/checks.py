@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from requests.structures import CaseInsensitiveDict
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as oa_checks
 
@@ -122,7 +123,7 @@ def make_paging_check(
         seen = {token}
         empty_run = 0
         for number in range(2, max_pages + 2):
-            headers = dict(case.headers or {})
+            headers = CaseInsensitiveDict(case.headers or {})
             headers[TOKEN_HEADER] = token
             page = case.derive(headers=headers, keep_auth=True)
             answer = _send(ctx, case, page)
@@ -186,8 +187,8 @@ def make_scope_check(limited_token: str | None, limited_scopes: tuple[str, ...])
             return None
         if not budget.take(case.operation.label):
             return None
-        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
-        headers["Authorization"] = f"Bearer {limited_token}"
+        headers = CaseInsensitiveDict(case.headers or {})
+        headers["Authorization"] = f"Bearer {limited_token}"  # replaces the full key, whatever its case
         probe = case.derive(headers=headers)  # no `keep_auth`: the full key stays behind
         answer = _send(ctx, case, probe)
         if answer.status_code in (401, 403):

@@ -93,7 +93,7 @@ def load_schema(target: Target) -> Any:
     ensure_links(document, target.api)
     try:
         config = SchemathesisConfig.from_dict(config_dict(target))
-        schema = schemathesis.openapi.from_dict(document, config=config)
+        schema: Any = schemathesis.openapi.from_dict(document, config=config)
     except LoaderError as exc:
         raise HarnessError(f"spec {target.spec_path} cannot be loaded: {exc.message}") from None
     except Exception as exc:  # schemathesis config errors (bad base URL...)

@@ -251,4 +251,4 @@ def main(output: str | None = None, vendor_spec: str | None = None, check: bool 
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(*sys.argv[1:2]))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -23,6 +23,7 @@ import pytest
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.core.failures import FailureGroup
 from schemathesis.engine.errors import is_inconsistent_replay
+from schemathesis.generation.stateful.state_machine import APIStateMachine
 
 from . import checks as contract_checks
 from .auth import requests_auth
@@ -56,7 +57,7 @@ class Suite:
             return case.call_and_validate(checks=self.checks)
 
     # -- stateful ------------------------------------------------------------------------
-    def state_machine(self, failures: dict[Any, str] | None = None) -> type:
+    def state_machine(self, failures: dict[Any, str] | None = None) -> type[APIStateMachine]:
         """The spec's links as a hypothesis state machine, checked with this suite's checks.
 
         Failures are collected into `failures` (one report per distinct failure, with the

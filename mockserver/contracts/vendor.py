@@ -108,7 +108,7 @@ class VendorDocument:
         while isinstance(body, dict) and "$ref" in body:
             body = _pointer(self.document, body["$ref"])
         content = (body or {}).get("content") or {}
-        media = content.get("application/json") or next(iter(content.values()), {})
+        media: dict[str, Any] = content.get("application/json") or next(iter(content.values()), {})
         schema = (media or {}).get("schema")
         if schema is None:
             return []

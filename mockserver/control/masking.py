@@ -39,7 +39,7 @@ def mask_headers(headers: dict[str, Any] | None) -> dict[str, Any] | None:
 def mask_fields(value: Any) -> Any:
     """A copy of a JSON value with the string values of secret-named fields masked (any depth)."""
     if isinstance(value, dict):
-        out = {}
+        out: dict[Any, Any] = {}
         for k, v in value.items():
             name = str(k)
             if isinstance(v, str) and v and _SECRET_FIELD.search(name) and not _NOT_A_SECRET.search(name):

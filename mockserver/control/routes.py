@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import apis
 from ..kernel.faults import FaultError, validate_rule
@@ -46,7 +47,7 @@ async def restore_state(rt: Runtime, data: Any) -> None:
     rt.save_clock()
 
 
-def control_app(runtime: Runtime) -> Starlette:
+def control_app(runtime: Runtime) -> ASGIApp:
     rt = runtime
 
     async def health(request: Request) -> Response:
@@ -188,7 +189,7 @@ def control_app(runtime: Runtime) -> Starlette:
     inner.state.max_body_bytes = rt.settings.max_control_body_bytes
     token = rt.settings.admin_token
 
-    async def app(scope: dict, receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
@@ -202,23 +203,23 @@ def control_app(runtime: Runtime) -> Starlette:
             await response(scope, receive, send)
             return
 
-        async def send_flushed(message: dict) -> None:
+        async def send_flushed(message: Message) -> None:
             if message["type"] == "http.response.start":
                 rt.store.flush()  # whatever the control plane answered is on disk (with --state)
             await send(message)
 
         await inner(scope, receive, send_flushed)
 
-    return app  # type: ignore[return-value]
+    return app
 
 
-def _below(scope: dict) -> str:
+def _below(scope: Scope) -> str:
     """The path below the /_mock mount."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def _authorized(scope: dict, token: str) -> bool:
+def _authorized(scope: Scope, token: str) -> bool:
     auth = b""
     for name, value in scope.get("headers") or ():
         if name.lower() == b"authorization":

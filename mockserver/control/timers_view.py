@@ -54,5 +54,5 @@ def describe(rt: Runtime, callback: Any) -> dict[str, Any] | None:
         if api.describe_timer is not None:
             item = api.describe_timer(name, args, owner)
             if item is not NotImplemented:
-                return item  # type: ignore[no-any-return]
+                return item
     return {"kind": "timer", "label": getattr(func, "__qualname__", repr(func))}

@@ -51,7 +51,7 @@ class RunState:
         path = self.dir / f"{name}.jsonl"
         if not count or not path.is_file():
             return []
-        out = []
+        out: list[Any] = []
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if len(out) == count:

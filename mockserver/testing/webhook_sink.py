@@ -78,7 +78,7 @@ class WebhookSink:
                 body = self.rfile.read(length) if length else b""
                 record = ReceivedRequest(self.command, self.path, httpx.Headers(list(self.headers.items())), body)
                 with sink._lock:
-                    step = sink._script.popleft() if sink._script else {"status": sink.default_status}
+                    step: dict[str, Any] = sink._script.popleft() if sink._script else {"status": sink.default_status}
                     sink.requests.append(record)
                     sink._lock.notify_all()
                 if step.get("delay"):
@@ -120,6 +120,7 @@ class WebhookSink:
             do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = do_HEAD = _handle  # noqa: N815
 
         self._server = _QuietServer((host, 0), Handler)
+        self._host = host
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="webhook-sink", daemon=True
@@ -127,7 +128,7 @@ class WebhookSink:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._host, self._server.server_port
         return f"http://{host}:{port}/hook"
 
     def start(self) -> WebhookSink:
@@ -173,7 +174,7 @@ class WebhookSink:
 
     def url_for(self, path: str) -> str:
         """A URL on this sink with another path (requests are recorded with their path)."""
-        host, port = self._server.server_address[:2]
+        host, port = self._host, self._server.server_port
         return f"http://{host}:{port}/{path.lstrip('/')}"
 
     def wait_until(self, predicate: Any, timeout: float = 10.0) -> list[ReceivedRequest]:
