@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import math
 import time
 from collections.abc import Iterator
@@ -87,7 +86,7 @@ class Runtime:
         self.webhooks: WebhookEngine | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.scenario: dict[str, Any] = {}
-        self._request_ids = itertools.count(1)  # the number of the next batch's first id
+        self._next_request_n = 1  # the number of the next batch's first request id
         self._request_id_batch: Iterator[str] = iter(())
         self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
         self._seed_cache: SeedCache | None = None  # set while the first seeding runs (start_state)
@@ -104,8 +103,8 @@ class Runtime:
         """The next id of the seeded sequence (made REQUEST_ID_BATCH at a time)."""
         rid = next(self._request_id_batch, None)
         if rid is None:
-            start = next(self._request_ids)
-            self._request_ids = itertools.count(start + REQUEST_ID_BATCH)
+            start = self._next_request_n
+            self._next_request_n = start + REQUEST_ID_BATCH
             self._request_id_batch = iter(request_ids(self.settings.seed, start, REQUEST_ID_BATCH))
             rid = next(self._request_id_batch)
         return rid

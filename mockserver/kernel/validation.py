@@ -67,7 +67,7 @@ def parse_request(op: Operation, raw_params: dict[str, str], headers: Headers, r
     names = _header_names(op)
     header_values = tuple([headers.get(name) for name in names]) if names else ()
     key = _params_key(op, raw_params, raw_query, header_values)
-    cached = _PARAMS._results.get(key) if key is not None else None
+    cached = _PARAMS.get(key) if key is not None else None
     if cached is not None and cached[0] is op:
         _, path_params, query, violations, has_lists = cached
         # copies: a handler may change what it was given (a list value too)

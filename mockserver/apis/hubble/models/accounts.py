@@ -416,7 +416,7 @@ class AccountsMixin(HubbleState):
         self._bump_count(org_id, total=0, ok=1)
 
     def _bump_count(self, org_id: str, total: int, ok: int) -> None:
-        hour = int(self.clock.now()) // 3600 * 3600
+        hour = int(self.now()) // 3600 * 3600
         key = f"{org_id}|{hour}"
         counts = self.api_counts
         row = counts.get(key)

@@ -202,8 +202,9 @@ class DevicesMixin(HubbleState):
         details = self._details
         if len(details) >= VIEW_CACHE:
             del details[next(iter(details))]
-        details[record["id"]] = (summary, view, dumps(view))
-        return view, details[record["id"]][2]
+        encoded = dumps(view)
+        details[record["id"]] = (summary, view, encoded)
+        return view, encoded
 
     def device_view(self, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
         """The API's view of a device (callers must not change it: list views are cached,

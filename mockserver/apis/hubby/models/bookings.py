@@ -364,8 +364,9 @@ class BookingsMixin(HubbyState):
         body = {"success": True, "data": [self.booking_view(b) for b in rows], "meta": {"page": page, "perPage": per_page, "total": total}}
         if len(memo) >= BOOKING_PAGES:
             del memo[next(iter(memo))]
-        memo[key] = (versions, body, dumps(body), object())
-        return body, memo[key][2], memo[key][3]
+        encoded, stands_for = dumps(body), object()
+        memo[key] = (versions, body, encoded, stands_for)
+        return body, encoded, stands_for
 
     def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
         """The API's view of a booking (callers must not change it: views are reused while
