@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 
 from .kernel.errors import ApiError
 from .kernel.spec import dumps
+from .serving import fast_cycle
 
 TRANSPORT_HEAD_LIMIT = 1_048_576  # bytes of request head uvicorn buffers before giving up
 Renderer = Callable[[ApiError], Any]
@@ -202,6 +203,9 @@ class CoalescingTransport:
         self._pending.clear()
         self._transport.abort()
 
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()  # asked on every response: not through __getattr__
+
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + sum(len(d) for d in self._pending)
 
@@ -235,15 +239,20 @@ def _capped_httptools() -> type:
 
     class CappedHttpToolsProtocol(HttpToolsProtocol):
         """httptools buffers a header value until it ends; this stops reading once the head
-        of the current request passes TRANSPORT_HEAD_LIMIT bytes."""
+        of the current request passes TRANSPORT_HEAD_LIMIT bytes. Responses go out through
+        `serving.fast_cycle()` and a `CoalescingTransport`."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._head_bytes = 0
             self._in_head = True  # a connection starts with a request head
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            super().connection_made(CoalescingTransport(transport, self.loop))
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            cycle.__class__ = fast_cycle()  # before its task starts: every send goes through it
+            super()._start_asgi_task(cycle, app)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
