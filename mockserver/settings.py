@@ -20,10 +20,25 @@ class Option:
 
 
 def api_options() -> dict[str, Option]:
-    """Every option the registered APIs declare, by name."""
-    from . import apis  # noqa: PLC0415  (apis imports the kernel, which imports this module)
+    """Every option the registered APIs declare, by name (read-only for the caller).
 
-    return {option.name: option for api in apis.REGISTRY for option in api.options}
+    Remembered per registry tuple: a request path that reads an API's option (Hubby's
+    signature window) pays a dict lookup, and a test that registers one more API (a new
+    `apis.REGISTRY` tuple) gets its options too."""
+    if not _APIS:  # imported on first use: apis imports the kernel, which imports this module
+        from . import apis  # noqa: PLC0415
+
+        _APIS.append(apis)
+    registry = _APIS[0].REGISTRY
+    known = _OPTIONS.get(id(registry))
+    if known is None or known[0] is not registry:
+        _OPTIONS.clear()  # one registry at a time: the entry holds it, so its id is not reused
+        known = _OPTIONS[id(registry)] = (registry, {option.name: option for api in registry for option in api.options})
+    return known[1]
+
+
+_OPTIONS: dict[int, tuple[Any, dict[str, Option]]] = {}
+_APIS: list[Any] = []  # the apis package, once imported (an import statement costs more than a lookup)
 
 
 def _env_bool(value: str) -> bool:
@@ -100,6 +115,11 @@ class Settings:
         """An API's option (`settings.hubby_secret`): its value here, or its default."""
         if name.startswith("__") or name == "api_values":
             raise AttributeError(name)
+        return self.option(name)
+
+    def option(self, name: str) -> Any:
+        """What `settings.<name>` reads for an API's option, without first failing the
+        ordinary attribute lookup (for the request path: Hubby's signature window)."""
         values = self.__dict__.get("api_values") or {}
         if name in values:
             return values[name]

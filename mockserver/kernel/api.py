@@ -103,7 +103,10 @@ class RequestHeaders(Headers):
             for name, value in self.raw:
                 first.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
             self._first = first
-        return first.get(key.lower(), default)
+        found = first.get(key)  # the pipeline and the APIs ask in lower case already
+        if found is None and not key.islower():
+            found = first.get(key.lower())
+        return default if found is None else found
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)
@@ -145,6 +148,7 @@ class ApiMount:
         self.authenticate = authenticate
         self.rate_buckets = rate_buckets
         self.rate_limited_headers = rate_limited_headers  # what an API adds to its 429 (a resume token)
+        self._responses: dict[tuple[str, int], tuple[Any]] = {}  # (operation, status) -> (its spec Response,)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -276,7 +280,9 @@ class ApiMount:
 
     async def _handle(self, call: Call) -> Reply:
         result = self.handlers[call.op.operation_id](call)
-        if inspect.isawaitable(result):
+        if type(result) is Reply:
+            return result
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             result = await result
         return result if isinstance(result, Reply) else Reply(body=result)
 
@@ -323,7 +329,11 @@ class ApiMount:
         return parsed.violations
 
     def _check_response(self, op: Operation, reply: Reply, body: bytes | None = None) -> list[Violation]:
-        spec_resp = op.response(reply.status)
+        key = (op.operation_id, reply.status)
+        found = self._responses.get(key)
+        if found is None:  # the spec is read-only: an (operation, status) has one answer
+            found = self._responses[key] = (op.response(reply.status),)
+        spec_resp = found[0]
         if spec_resp is None:
             return [Violation("response.status", f"status {reply.status} is not documented for {op.operation_id}")]
         if reply.status == 204 or (reply.body is None and reply.content is None):
@@ -370,6 +380,7 @@ class _ResponseChecks:
 
 
 _RESPONSE_CHECKS = _ResponseChecks()
+_PLAIN = (dict, list, str, int, float, bool, type(None))  # handler results that cannot be awaited
 
 
 def _takes_call(render: Callable[..., Any]) -> ErrorRenderer:

@@ -57,10 +57,11 @@ class Journal:
         size = ENTRY_OVERHEAD
         for key in ("path", "query"):
             text = entry.get(key)
-            if isinstance(text, str) and len(text) > TEXT_LIMIT:
-                entry[key] = text[:TEXT_LIMIT]
-                truncated.append(key)
-            size += len(entry.get(key) or "")
+            if text:
+                if isinstance(text, str) and len(text) > TEXT_LIMIT:
+                    text = entry[key] = text[:TEXT_LIMIT]
+                    truncated.append(key)
+                size += len(text)
         request = entry.get("request")
         if request is not None:
             headers = request.get("headers")
@@ -69,15 +70,20 @@ class Journal:
                 size += n
                 if cut:
                     truncated.append("request.headers")
-            size += self._cap_body(request, "request.body", truncated)
+            size += _cap_body(request, "request.body", truncated)
         response = entry.get("response")
         if response is not None:
-            for k, v in (response.get("headers") or {}).items():
-                size += len(k) + len(str(v))
-            size += self._cap_body(response, "response.body", truncated)
+            headers = response.get("headers")
+            if headers:  # names and values as text (a value may be a number)
+                size += sum(map(len, headers)) + sum(map(len, map(str, headers.values())))
+            size += _cap_body(response, "response.body", truncated)
+        flagged = False
         for key in ("violations", "response_violations"):
-            for v in entry.get(key) or ():
-                size += 64 + len(v.get("location", "")) + len(v.get("message", ""))
+            found = entry.get(key)
+            if found:
+                flagged = True
+                for v in found:
+                    size += 64 + len(v.get("location", "")) + len(v.get("message", ""))
         if "error" in entry:
             size += len(entry["error"])
         if "debug" in entry:
@@ -88,38 +94,20 @@ class Journal:
         self.total += 1
         self._entries.append(entry)
         self._ring_bytes += size
-        self._held(entry, +1)
-        if entry.get("violations") or entry.get("response_violations"):
+        self.bytes += size  # counted once while either ring holds it (`_rings`: how many do)
+        if flagged:
+            entry["_rings"] = 2
             self._violations.append(entry)
             self._violation_bytes += size
-            self._held(entry, +1)
         self._trim()
         return entry
 
-    def _cap_body(self, part: dict[str, Any], name: str, truncated: list[str]) -> int:
-        body = part.get("body")
-        if isinstance(body, _BINARY):
-            total = len(body)
-            if total > BODY_LIMIT:
-                part["body"] = _Excerpt(bytes(body[:BODY_LIMIT]), total)
-                truncated.append(name)
-            elif not isinstance(body, bytes):
-                part["body"] = bytes(body)
-            return min(total, BODY_LIMIT)
-        if isinstance(body, str):
-            if len(body) > BODY_LIMIT:
-                part["body"] = body[:BODY_LIMIT] + "..."
-                truncated.append(name)
-            return len(part["body"])
-        return 0
-
-    def _held(self, entry: dict[str, Any], delta: int) -> None:
-        """Count an entry's bytes once while either ring holds it."""
-        refs = entry.get("_refs", 0) + delta
-        entry["_refs"] = refs
-        if delta > 0 and refs == 1:
-            self.bytes += entry["_bytes"]
-        elif delta < 0 and refs == 0:
+    def _released(self, entry: dict[str, Any]) -> None:
+        """One ring let go of the entry: its bytes leave the count with the last ring."""
+        rings = entry.get("_rings", 1) - 1
+        if rings:
+            entry["_rings"] = rings
+        else:
             self.bytes -= entry["_bytes"]
 
     def _trim(self) -> None:
@@ -127,11 +115,11 @@ class Journal:
         while len(entries) > self.limit or (self._ring_bytes > self.max_bytes and len(entries) > 1):
             old = entries.popleft()
             self._ring_bytes -= old["_bytes"]
-            self._held(old, -1)
+            self._released(old)
         while len(violations) > self.violation_limit or (self._violation_bytes > self.violation_max_bytes and len(violations) > 1):
             old = violations.popleft()
             self._violation_bytes -= old["_bytes"]
-            self._held(old, -1)
+            self._released(old)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -184,6 +172,26 @@ class _Excerpt:
 
     def __init__(self, head: bytes, total: int) -> None:
         self.head, self.total = head, total
+
+
+def _cap_body(part: dict[str, Any], name: str, truncated: list[str]) -> int:
+    body = part.get("body")
+    if type(body) is bytes and len(body) <= BODY_LIMIT:  # the common case: kept whole
+        return len(body)
+    if isinstance(body, _BINARY):
+        total = len(body)
+        if total > BODY_LIMIT:
+            part["body"] = _Excerpt(bytes(body[:BODY_LIMIT]), total)
+            truncated.append(name)
+        elif not isinstance(body, bytes):
+            part["body"] = bytes(body)
+        return min(total, BODY_LIMIT)
+    if isinstance(body, str):
+        if len(body) > BODY_LIMIT:
+            part["body"] = body[:BODY_LIMIT] + "..."
+            truncated.append(name)
+        return len(part["body"])
+    return 0
 
 
 def _cap_headers(raw: RawHeaders) -> tuple[RawHeaders, bool, int]:

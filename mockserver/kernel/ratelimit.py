@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .clock import Clock
 
@@ -34,9 +34,13 @@ class Decision:
     remaining: int
     reset: int  # Unix time (wall clock, whole seconds) at which the reported bucket is empty
     retry_after: int  # seconds to wait before a retry can pass (0 when allowed)
+    _headers: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def headers(self) -> dict[str, str]:
-        out = {
+        """The rate-limit headers of this decision (read-only: made once per decision)."""
+        if self._headers is not None:
+            return self._headers
+        out = self._headers = {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset),
@@ -60,6 +64,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._wall = wall
         self._buckets: dict[str, tuple[float, float, float]] = {}  # key -> (level, real at, sandbox at)
+        self._unlimited: Decision | None = None  # the last answer given while limits are off
 
     def reset(self) -> None:
         self._buckets.clear()
@@ -80,14 +85,25 @@ class RateLimiter:
         """The first bucket is reported when the request passes (the tightest, per endpoint);
         a refused request reports the bucket that refused it."""
         real, sandbox = self._monotonic(), self.clock.now()
-        levels = [(key, limit, self._level(key, limit, real, sandbox)) for key, limit in buckets]
-        _, head, head_level = levels[0]
-        if not self.enabled:
-            return Decision(True, int(head.capacity), int(head.capacity), self._reset_at(0.0, head), 0)
-        blocked = [(lim, lvl) for _, lim, lvl in levels if lvl + 1 > lim.capacity + 1e-9]
-        if blocked:
-            waits = [((lvl + 1 - lim.capacity) / lim.rate, lim, lvl) for lim, lvl in blocked]
-            wait, lim, lvl = max(waits, key=lambda w: w[0])
+        if not self.enabled:  # an empty bucket, reported; saved levels still follow the clock
+            if self._buckets:
+                for key, limit in buckets:
+                    self._level(key, limit, real, sandbox)
+            head = buckets[0][1]
+            capacity, reset = int(head.capacity), self._reset_at(0.0, head)
+            last = self._unlimited  # the same answer (and headers) within the same second
+            if last is None or last.limit != capacity or last.reset != reset:
+                last = self._unlimited = Decision(True, capacity, capacity, reset, 0)
+            return last
+        levels = [self._level(key, limit, real, sandbox) for key, limit in buckets]
+        worst = None  # (wait, limit, level) of the full bucket that waits longest (the first of equals)
+        for (_, limit), level in zip(buckets, levels, strict=True):
+            if level + 1 > limit.capacity + 1e-9:
+                wait = (level + 1 - limit.capacity) / limit.rate
+                if worst is None or wait > worst[0]:
+                    worst = (wait, limit, level)
+        if worst is not None:
+            wait, lim, lvl = worst
             return Decision(
                 False,
                 int(lim.capacity),
@@ -95,9 +111,11 @@ class RateLimiter:
                 self._reset_at(lvl, lim),
                 max(1, math.ceil(wait)),
             )
-        for key, _limit, level in levels:
-            self._buckets[key] = (level + 1, real, sandbox)
-        head_level += 1
+        saved = self._buckets
+        for (key, _), level in zip(buckets, levels, strict=True):
+            saved[key] = (level + 1, real, sandbox)
+        head = buckets[0][1]
+        head_level = levels[0] + 1
         return Decision(
             True,
             int(head.capacity),

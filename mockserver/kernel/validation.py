@@ -65,20 +65,19 @@ class ParsedRequest:
 
 def parse_request(op: Operation, raw_params: dict[str, str], headers: Headers, raw_query: str, raw_body: bytes) -> ParsedRequest:
     names = _header_names(op)
-    header_values = tuple(headers.get(name) for name in names) if names else ()
+    header_values = tuple([headers.get(name) for name in names]) if names else ()
     key = _params_key(op, raw_params, raw_query, header_values)
     cached = _PARAMS.get(key) if key is not None else None
     if cached is not None and cached[0] is op:
-        _, path_params, query, violations = cached
-        out = ParsedRequest(
-            path_params=dict(path_params),
-            query={k: list(v) if isinstance(v, list) else v for k, v in query.items()},
-            violations=list(violations),
-        )
+        _, path_params, query, violations, has_lists = cached
+        # copies: a handler may change what it was given (a list value too)
+        query = {k: list(v) if isinstance(v, list) else v for k, v in query.items()} if has_lists else dict(query)
+        out = ParsedRequest(dict(path_params), query, None, list(violations))
     else:
         out = _parse_params(op, raw_params, headers, raw_query)
         if key is not None:
-            _PARAMS.put(key, (op, dict(out.path_params), dict(out.query), tuple(out.violations)))
+            has_lists = any(isinstance(v, list) for v in out.query.values())
+            _PARAMS.put(key, (op, dict(out.path_params), dict(out.query), tuple(out.violations), has_lists))
     if op.takes_body:
         out.violations.extend(_parse_body(op, headers, raw_body, out))
     return out

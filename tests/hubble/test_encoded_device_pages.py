@@ -4,6 +4,7 @@ change to any device on the page (a rename, a new packet) must show."""
 
 from __future__ import annotations
 
+import httpx
 import orjson
 from hubble_helpers import client_for
 
@@ -33,3 +34,42 @@ def test_device_pages_are_byte_identical_to_the_encoder(server: MockServer) -> N
     views = {d["id"]: d for d in after.json()["devices"]}
     assert views[first]["name"] == "renamed" and views[second]["active"] is True
     assert after.json()["total_devices"] == answers[0].json()["total_devices"] == 12
+
+
+def test_a_repeated_walk_follows_every_change_to_devices_and_packets(server: MockServer) -> None:
+    """Repeated list reads reuse the walk they found while neither devices nor packets
+    changed: a new packet reorders a last-heard sort, a delete and a registration show."""
+    server.reset()
+    client = client_for(server)
+    creds = server.credentials()["hubble"]
+    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
+    made = client.post(v2, json={"n_devices": 3, "encryption": "AES-256-CTR"}).json()["devices"]
+    ids = [d["device_id"] for d in made]
+    try:
+        _walks_follow_changes(server, client, v2, ids)
+    finally:
+        server.reset_clock()
+
+
+def _walks_follow_changes(server: MockServer, client: httpx.Client, v2: str, ids: list[str]) -> None:
+    for device in ids:
+        server.advance(10)  # each device heard at its own second
+        server.simulate("hubble", "/packets", {"device_ids": [device], "count": 1})
+    by_heard = {"limit": 10, "sort_field": "most_recent_packet_ts", "sort_ascending": False}
+
+    def heard_order() -> list[str]:
+        pages = [client.get("/devices", params=by_heard) for _ in range(2)]
+        assert pages[0].status_code == 200, pages[0].text
+        assert pages[0].content == pages[1].content
+        return [d["id"] for d in pages[0].json()["devices"]][:3]
+
+    assert heard_order() == [ids[2], ids[1], ids[0]]
+    server.advance(10)
+    server.simulate("hubble", "/packets", {"device_ids": [ids[0]], "count": 1})  # now heard last
+    assert heard_order() == [ids[0], ids[2], ids[1]]
+    total = client.get("/devices", params={"limit": 10}).json()["total_devices"]
+    assert client.delete(f"/devices/{ids[0]}").status_code == 200
+    assert ids[0] not in heard_order()
+    assert client.get("/devices", params={"limit": 10}).json()["total_devices"] == total - 1
+    client.post(v2, json={"n_devices": 1, "encryption": "AES-256-CTR"})
+    assert client.get("/devices", params={"limit": 10}).json()["total_devices"] == total

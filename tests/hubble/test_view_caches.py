@@ -4,6 +4,7 @@ or cause shows on the next read (rename, re-tag, a new packet, deletion, reset).
 from __future__ import annotations
 
 import httpx
+import orjson
 from hubble_helpers import client_for
 
 from mockserver.testing import MockServer
@@ -48,3 +49,25 @@ def test_reads_after_changes_show_the_changes(server: MockServer) -> None:
 
     server.reset("hubble")
     assert dev not in _devices(client)
+
+
+def test_get_device_shows_every_change_and_answers_the_encoders_bytes(server: MockServer) -> None:
+    server.reset()
+    client = client_for(server)
+    creds = server.credentials()["hubble"]
+    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
+    dev = client.post(v2, json={"n_devices": 1, "encryption": "AES-128-EAX"}).json()["devices"][0]["device_id"]
+
+    def read() -> dict:
+        answers = [client.get(f"/devices/{dev}") for _ in range(2)]
+        assert answers[0].status_code == 200, answers[0].text
+        assert answers[0].content == answers[1].content == orjson.dumps(answers[0].json())
+        return answers[0].json()
+
+    first = read()
+    assert first["active"] is False and first["encryption"] == "AES-128-EAX" and "eid_rotation" in first
+    server.simulate("hubble", "/packets", {"device_ids": [dev], "count": 1})
+    heard = read()
+    assert heard["active"] is True and heard["most_recent_packet"]
+    assert client.patch(f"/devices/{dev}", json={"set_name": "renamed"}).status_code == 200
+    assert read() == {**heard, "name": "renamed"}

@@ -36,8 +36,18 @@ def rate_buckets(call: Call) -> list[tuple[str, Limit]] | None:
     principal = call.principal
     if principal is None:
         return None
-    org = principal.org_id
-    return [(f"hubble:{org}:{call.op.operation_id}", PER_ENDPOINT), (f"hubble:{org}", PER_ORG)]
+    key = (principal.org_id, call.op.operation_id)
+    buckets = _BUCKETS.get(key)
+    if buckets is None:
+        org = principal.org_id
+        buckets = [(f"hubble:{org}:{call.op.operation_id}", PER_ENDPOINT), (f"hubble:{org}", PER_ORG)]
+        if len(_BUCKETS) >= 4096:
+            del _BUCKETS[next(iter(_BUCKETS))]
+        _BUCKETS[key] = buckets
+    return buckets
+
+
+_BUCKETS: dict[tuple[str, str], list[tuple[str, Limit]]] = {}  # (org, operation) -> its buckets (read-only)
 
 
 PACKETS = "retrieve-organization-packets"

@@ -74,9 +74,10 @@ def list_devices(call: Call) -> Reply:
     return Reply(body, headers={"Continuation-Token": token} if token else {}, encoded=encoded, check_key=stands_for)
 
 
-def get_device(call: Call) -> dict:
+def get_device(call: Call) -> Reply:
     model = _m(call)
-    return model.device_view(model.device(_org(call), call.path_params["device_id"]), detail=True)
+    view, encoded = model.device_detail(model.device(_org(call), call.path_params["device_id"]))
+    return Reply(view, encoded=encoded, check_key=view)  # the view object stands for its bytes
 
 
 def update_device(call: Call) -> dict:
@@ -99,9 +100,8 @@ def list_packets(call: Call) -> Reply:
     headers = {"Continuation-Token": token}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    # a repeated page comes with its views encoded and an object standing for them
-    encoded = b'{"packets":' + packets.encoded + b"}" if packets.encoded is not None else None
-    return Reply({"packets": packets}, headers=headers, encoded=encoded, check_key=packets.key)
+    # a repeated page comes with its body encoded and an object standing for its views
+    return Reply({"packets": packets}, headers=headers, encoded=packets.encoded, check_key=packets.key)
 
 
 def ingest_packets(call: Call) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -36,11 +37,17 @@ def strings_to_sign(timestamp: str, method: str, path: str, raw_query: str) -> l
     """Every string the server accepts for one request: the path as received below the
     mount and with `/api` in front (plus percent-encoded forms when the path needs them)."""
     query = f"?{raw_query}" if raw_query else ""
-    paths = [path, API_PREFIX + path]
+    return [f"{timestamp}{method.upper()}{p}{query}" for p in _signed_paths(path)]
+
+
+@lru_cache(maxsize=4096)
+def _signed_paths(path: str) -> tuple[str, ...]:
+    """The forms of a path a partner may sign (a pure function of the path, remembered)."""
+    paths: tuple[str, ...] = (path, API_PREFIX + path)
     encoded = quote(path, safe="/:@!$&'()*+,;=-._~")
     if encoded != path:
-        paths += [encoded, API_PREFIX + encoded]
-    return [f"{timestamp}{method.upper()}{p}{query}" for p in paths]
+        paths += (encoded, API_PREFIX + encoded)
+    return paths
 
 
 def authenticate(call: Call) -> Any:
@@ -61,33 +68,39 @@ def _session(call: Call) -> dict[str, Any]:
 
 
 def _hmac(call: Call) -> dict[str, Any]:
-    headers = call.headers
-    missing = [h for h in HEADERS if not (headers.get(h) or "").strip()]
+    values = [(call.headers.get(h) or "").strip() for h in HEADERS]
+    missing = [h for h, value in zip(HEADERS, values, strict=True) if not value]
     if missing:
         names = ", ".join(missing)
         raise Unauthorized(f"Missing authentication headers: {names} (every partner call needs x-api-key, x-timestamp and x-signature)")
-    api_key = headers["x-api-key"].strip()
+    api_key, raw_ts, given = values
     partner = call.model.partner_by_key(api_key)
     if partner is None:
         raise Unauthorized(f"Invalid API key: no partner has the key '{api_key}' (staging and production keys differ)")
     if not partner.get("is_active", True):
         raise Unauthorized(f"Invalid API key: the key '{api_key}' is inactive")
-    raw_ts = headers["x-timestamp"].strip()
     expected = strings_to_sign(raw_ts, call.method, call.path, call.raw_query)
     call.debug["expected_string_to_sign"] = expected
     if not _is_ms_timestamp(raw_ts):
         raise Unauthorized(f"Invalid timestamp: x-timestamp must be Unix time in milliseconds (13 digits, e.g. 1715558400000), got '{raw_ts}'")
     _check_timestamp(call, raw_ts)
-    given = headers["x-signature"].strip()
     secret = partner["secret"]
-    given_bytes = given.encode()
-    if not any(hmac.compare_digest(given_bytes, sign(secret, s).encode()) for s in expected):  # stops at a match
+    if not _signed_any(secret.encode(), given.encode(), expected):
         call.debug["signature_received"] = given
         raise Unauthorized(
             f"Invalid signature: x-signature must be the lowercase hex HMAC-SHA256, with this key's secret, of "
             f"'{expected[0]}' or '{expected[1]}'{_hint(given, secret, raw_ts, call)}",
         )
     return partner
+
+
+def _signed_any(key: bytes, given: bytes, candidates: list[str]) -> bool:
+    """Whether `given` is the lowercase hex HMAC-SHA256 of one of the candidates (stops at
+    the first match; each comparison in constant time)."""
+    for message in candidates:
+        if hmac.compare_digest(given, hmac.digest(key, message.encode(), "sha256").hex().encode()):
+            return True
+    return False
 
 
 def _is_ms_timestamp(raw: str) -> bool:
@@ -100,7 +113,7 @@ def _check_timestamp(call: Call, raw_ts: str) -> None:
     """Within the window of the sandbox clock or of real time: a partner signs with its own
     wall clock, a test may sign with the sandbox's (`GET /_mock/clock`); both are honest."""
     rt = call.runtime
-    window = float(rt.settings.hubby_signature_window)
+    window = float(rt.settings.option("hubby_signature_window"))
     ts_ms = int(raw_ts)
     sandbox = (ts_ms - rt.clock.now_ms()) / 1000.0
     real = (ts_ms - int(time.time() * 1000)) / 1000.0

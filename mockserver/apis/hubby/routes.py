@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...kernel.api import Call
+from ...kernel.api import Call, Reply
 from ...kernel.errors import NotFound
 from .models.traveler import compatibility
 
@@ -21,11 +21,10 @@ def create_booking(call: Call) -> dict:
     return _ok([call.model.booking_view(booking)], "Booking created successfully")
 
 
-def list_bookings(call: Call) -> dict:
+def list_bookings(call: Call) -> Reply:
     page, per_page = call.param("page", 1), call.param("perPage", 20)
-    rows, total = call.model.list_bookings(call.principal, page, per_page, call.param("bookingId"))
-    return {"success": True, "data": [call.model.booking_view(b) for b in rows],
-            "meta": {"page": page, "perPage": per_page, "total": total}}  # fmt: skip
+    body, encoded, stands_for = call.model.bookings_answer(call.principal, page, per_page, call.param("bookingId"))
+    return Reply(body, encoded=encoded, check_key=stands_for)
 
 
 def get_booking(call: Call) -> dict:

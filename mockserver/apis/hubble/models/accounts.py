@@ -79,6 +79,23 @@ def _sha(token: str) -> str:
 _SHAS: dict[str, str] = {}
 
 
+def _principal(key_id: str, key: dict[str, Any]) -> Principal:
+    """The key's Principal, one per key record: records are replaced on change, never
+    edited in place, and the entry holds the record, so its identity stands for its content
+    (bounded, like `_SHAS`)."""
+    hit = _PRINCIPALS.get(key_id)
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    principal = Principal(key["org_id"], frozenset(key["scopes"]), key_id)
+    if len(_PRINCIPALS) >= 1024:
+        del _PRINCIPALS[next(iter(_PRINCIPALS))]
+    _PRINCIPALS[key_id] = (key, principal)
+    return principal
+
+
+_PRINCIPALS: dict[str, tuple[dict[str, Any], Principal]] = {}
+
+
 class AccountsMixin(HubbleState):
     """Organizations, API keys, users, invitations, webhook registrations, request counts."""
 
@@ -130,7 +147,7 @@ class AccountsMixin(HubbleState):
         if expires and expires <= self.now():
             raise Unauthorized(f"this API key expired at {iso(expires)}")
         self._count_request(key["org_id"])
-        return Principal(key["org_id"], frozenset(key["scopes"]), key_id)
+        return _principal(key_id, key)
 
     def _why_unknown(self, token: str) -> str:
         if token.count(".") != 2:
@@ -401,10 +418,12 @@ class AccountsMixin(HubbleState):
     def _bump_count(self, org_id: str, total: int, ok: int) -> None:
         hour = int(self.now()) // 3600 * 3600
         key = f"{org_id}|{hour}"
-        row = self.api_counts.get(key)
+        counts = self.api_counts
+        row = counts.get(key)
         if row is None:
-            row = {"org_id": org_id, "hour": hour, "total": 0, "ok": 0}
-        self.api_counts.put(key, {**row, "total": row["total"] + total, "ok": row["ok"] + ok})
+            counts.put(key, {"org_id": org_id, "hour": hour, "total": total, "ok": ok})
+        else:
+            counts.put(key, {**row, "total": row["total"] + total, "ok": row["ok"] + ok})
 
 
 def _check_timezone(name: str) -> None:

@@ -27,6 +27,7 @@ DEFAULT_ENV = "production"
 DEFAULT_LIMIT = 250
 VIEW_CACHE = 4096  # list views kept (bounded: state memory stays per device, not per view)
 PAGE_BYTES = 256  # encoded device pages kept for repeated reads (bounded)
+DEVICE_WALKS = 256  # list-devices walks kept for repeated reads (bounded)
 PROTOCOL_VERSION = {
     crypto.AES_256_CTR: 0,
     crypto.AES_128_CTR: 0,
@@ -71,11 +72,15 @@ class DevicesMixin(HubbleState):
         # never changed in place, and a packet that changes most_recent_packet drops the entry
         self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._page_bytes: dict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]] = {}  # see _encoded_page
+        self._device_walks: dict[tuple, tuple] = {}  # see list_devices
+        self._details: dict[str, tuple[dict[str, Any], dict[str, Any], bytes]] = {}  # see device_detail
 
     # -- indexes ------------------------------------------------------------------------------
     def _rebuild_devices(self) -> None:
         self._views.clear()
         self._page_bytes.clear()
+        self._device_walks.clear()
+        self._details.clear()
         self._dev_order = {}
         self.decoders = {}
         for record in self.devices.values():
@@ -185,12 +190,34 @@ class DevicesMixin(HubbleState):
             raise not_found("device", device_id)
         return record
 
+    def device_detail(self, record: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """The get-device view and its JSON (what `dumps` gives), reused while the device's
+        list view is the same object: it is replaced whenever the record or the device's
+        last packets change, and the detail adds only what the record says."""
+        summary = self.device_view(record)
+        hit = self._details.get(record["id"])
+        if hit is not None and hit[0] is summary:
+            return hit[1], hit[2]
+        view = self.device_view(record, detail=True)
+        details = self._details
+        if len(details) >= VIEW_CACHE:
+            del details[next(iter(details))]
+        encoded = dumps(view)
+        details[record["id"]] = (summary, view, encoded)
+        return view, encoded
+
     def device_view(self, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
-        """The API's view of a device (callers must not change it: list views are cached)."""
-        if not detail:
-            hit = self._views.get(record["id"])
-            if hit is not None and hit[0] is record:
-                return hit[1]
+        """The API's view of a device (callers must not change it: list views are cached,
+        and a detail view is the list view plus the device's encryption)."""
+        if detail:
+            out = {**self.device_view(record), "encryption": record["encryption"]}
+            rotation = _effective_rotation(record)
+            if rotation is not None:
+                out["eid_rotation"] = rotation
+            return out
+        hit = self._views.get(record["id"])
+        if hit is not None and hit[0] is record:
+            return hit[1]
         last = self._last.get(record["id"])
         recent: dict[str, Any] = {}
         if last:
@@ -204,16 +231,10 @@ class DevicesMixin(HubbleState):
             "active": bool(last),
             "most_recent_packet": recent,
         }
-        if detail:
-            out["encryption"] = record["encryption"]
-            rotation = _effective_rotation(record)
-            if rotation is not None:
-                out["eid_rotation"] = rotation
-        else:
-            views = self._views
-            if len(views) >= VIEW_CACHE:
-                del views[next(iter(views))]
-            views[record["id"]] = (record, out)
+        views = self._views
+        if len(views) >= VIEW_CACHE:
+            del views[next(iter(views))]
+        views[record["id"]] = (record, out)
         return out
 
     def last_heard(self, device_id: str) -> float | None:
@@ -227,7 +248,7 @@ class DevicesMixin(HubbleState):
         self.org(org_id)
         if token:
             state = resume_token(self.device_pages, token, org_id)
-            q, cursor, first = state["q"], tuple(state["c"]), False
+            q, cursor = state["q"], tuple(state["c"])
         else:
             q = {
                 "limit": int(query.get("limit", DEFAULT_LIMIT)),
@@ -237,7 +258,29 @@ class DevicesMixin(HubbleState):
                 "sort": query.get("sort_field", "created_ts"),
                 "asc": bool(query.get("sort_ascending", True)),
             }
-            cursor, first = None, True
+            cursor = None
+        # the walk is a pure function of the query, the cursor, the devices and (through
+        # their views and the last-heard filter and sort) the packets: a repeated read while
+        # neither table changed takes the page it found before
+        walk_key = (org_id, q["limit"], tuple(q["envs"]), _pair(q["created"]), _pair(q["recent"]), q["sort"], q["asc"], cursor)
+        versions = (self.devices.version, self.packets.version)
+        walks = self._device_walks
+        hit = walks.get(walk_key)
+        if hit is None or hit[0] != versions:
+            if len(walks) >= DEVICE_WALKS:
+                del walks[next(iter(walks))]
+            hit = walks[walk_key] = (versions, *self._walk_devices(org_id, q, cursor))
+        _, page, after, total = hit
+        next_token = None
+        if after is not None:
+            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": after})  # models_common.DEVICE_TOKEN
+        return page, next_token, total
+
+    def _walk_devices(
+        self, org_id: str, q: dict[str, Any], cursor: tuple | None
+    ) -> tuple[DevicePage, list | None, int | None]:
+        """(the page, the cursor a next page starts after or None, total_devices on a first
+        page (no cursor) else None)."""
         match = self._device_matcher(q)
         order, key = self._sorted_devices(org_id, q["sort"])
         asc = q["asc"]
@@ -259,15 +302,12 @@ class DevicesMixin(HubbleState):
                 break
             page.append(self.device_view(record))
             last_key = order[i]
-        next_token = None
-        page = self._encoded_page(page)
-        if more and last_key is not None:
-            next_token = self.device_pages.encode({"org": org_id, "q": q, "c": list(key(last_key))})  # models_common.DEVICE_TOKEN
+        after = list(key(last_key)) if more and last_key is not None else None
         total = None
-        if first:
+        if cursor is None:
             has_filter = q["envs"] or q["created"] or q["recent"] or q["sort"] != "created_ts"
             total = sum(1 for d in order if match is None or match(self.devices[d])) if has_filter else len(order)
-        return page, next_token, total
+        return self._encoded_page(page), after, total
 
     def _encoded_page(self, views: list[dict[str, Any]]) -> DevicePage:
         """The page's views with their JSON array, reused while the page holds the very same
@@ -370,6 +410,11 @@ class DevicesMixin(HubbleState):
         self.devices.delete(device_id)
         self._decoder(org_id).remove(device_id)
         return {}
+
+
+def _pair(between: Any) -> tuple | None:
+    """A `between` filter as a key: a token carries it as a list, a query as a tuple."""
+    return None if between is None else tuple(between)
 
 
 def _shared(pool: dict[tuple, dict[str, str]], tags: dict[str, str]) -> dict[str, str]:

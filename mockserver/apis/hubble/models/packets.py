@@ -72,9 +72,10 @@ class Stream:
 
 class PacketPage(list):
     """A page of packet views (a list), carrying what lets the pipeline skip work on a
-    repeated read: `encoded`, the views as the JSON array `orjson.dumps` makes of them, and
-    `key`, an object that stands for exactly these views (the memo's tuple: the same
-    object means the same views, so the same response body)."""
+    repeated read: `encoded`, the list-packets body `{"packets": [...]}` as `orjson.dumps`
+    makes it (kept whole in the memo: a repeated read copies no bytes), and `key`, an
+    object that stands for exactly these views (the memo's tuple: the same object means the
+    same views, so the same response body)."""
 
     __slots__ = ("encoded", "key")
 
@@ -100,6 +101,7 @@ class PacketsMixin(HubbleState):
         self._streams = {}
         self._last = {}
         self._views.clear()
+        self._device_walks.clear()  # device pages show what the packets say (last heard)
         self._packet_views.clear()
         self._page_memo.clear()
         self._seen_adv = set()
@@ -237,12 +239,11 @@ class PacketsMixin(HubbleState):
             memo is not None and memo[0] is stream and memo[6] < start <= memo[7]
             and all(self.devices.get(d) is live for d, live in memo[1])
         ):  # fmt: skip
-            views, pos, i, beyond = memo[2], memo[3], memo[4], memo[5]
+            pos, i, beyond = memo[3], memo[4], memo[5]
         else:
-            out, pos, i, beyond, lo, hi = self._scan_packets(stream, st, first, total)
-            memo = self._remember_page(key, (stream, out, pos, i, beyond, lo, hi))
-            views = memo[2]
-        out = PacketPage(views, memo[8], views)
+            found, pos, i, beyond, lo, hi = self._scan_packets(stream, st, first, total)
+            memo = self._remember_page(key, (stream, found, pos, i, beyond, lo, hi))
+        out = memo[8]  # the page, shared by repeated reads (nothing changes a page once made)
         exhausted = i >= total
         if beyond or (exhausted and upto is not None) or (exhausted and end is not None and end <= now):
             return out, "", None  # the window is read to its end: paging is over
@@ -294,8 +295,8 @@ class PacketsMixin(HubbleState):
         return out, pos, i, beyond, lo, hi
 
     def _remember_page(self, key: tuple, walk: tuple) -> tuple:
-        """Keep a page's walk (stream, views, pos, i, beyond, lo, hi) for the next identical
-        read. Valid while the stream object is the same (a rebuild replaces every stream;
+        """Keep a page's walk (stream, views, pos, i, beyond, lo, hi) and its PacketPage for
+        the next identical read. Valid while the stream object is the same (a rebuild replaces every stream;
         within one, packets are only appended and the stream's length is part of the key)
         and every device on the page is the same record (a rename or delete replaces it,
         and a view shows the device as it is now)."""
@@ -305,7 +306,8 @@ class PacketsMixin(HubbleState):
         if len(memo) >= PAGE_MEMO:
             del memo[next(iter(memo))]
         views = tuple(out)
-        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, dumps(views))
+        page = PacketPage(views, dumps({"packets": views}), views)
+        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, page)
         return entry
 
     def resume_token_for(self, org_id: str, query: dict[str, Any], token: str | None) -> str | None:

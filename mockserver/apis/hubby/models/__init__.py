@@ -67,6 +67,7 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         # partner -> its bookings newest first, as (-created_at, -position, id): models/bookings.py
         self._partner_order: dict[str, list[tuple[float, int, str]]] = {}
         self._booking_views: dict[str, tuple] = {}  # id -> (record, codes, queues, view, versions): models/bookings.py
+        self._booking_pages: dict[tuple, tuple] = {}  # list-bookings answers by query: models/bookings.py
         self._booking_schema: Schema | None = None
         self.seeding = False  # while True, state changes are logged but no webhook is sent
 

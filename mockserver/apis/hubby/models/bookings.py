@@ -14,12 +14,13 @@ import math
 from typing import Any
 
 from ....kernel.errors import BadRequest, NotFound
-from ....kernel.spec import Violation
+from ....kernel.spec import Violation, dumps
 from .. import catalog
 from ..timeutil import DAY, iso, parse_iso
 from .state import HubbyState
 
 BOOKING_VIEW_CACHE = 4096  # booking views kept for repeated reads (bounded)
+BOOKING_PAGES = 256  # encoded list pages kept for repeated reads (bounded)
 BOOKING_FIELDS = (
     "departure_date", "return_date", "departure_location", "email", "phone", "first_name",
     "last_name", "full_name", "title", "gender", "pax", "flight_number", "locale",
@@ -346,6 +347,27 @@ class BookingsMixin(HubbyState):
         return record
 
     # -- views --------------------------------------------------------------------------------
+    def bookings_answer(
+        self, partner: dict[str, Any], page: int, per_page: int, booking_id: str | None
+    ) -> tuple[dict[str, Any], bytes, object]:
+        """The list-bookings body, its bytes (what `dumps` gives) and an object standing for
+        them. A page is a pure function of the query and the bookings, promo codes and
+        queues (nothing else goes into a view): a repeated read while none of the three
+        tables changed answers the body it built before."""
+        versions = (self.bookings.version, self.promo_codes.version, self.queues.version)
+        key = (partner["id"], type(page), page, type(per_page), per_page, booking_id)
+        memo = self._booking_pages
+        hit = memo.get(key)
+        if hit is not None and hit[0] == versions:
+            return hit[1], hit[2], hit[3]
+        rows, total = self.list_bookings(partner, page, per_page, booking_id)
+        body = {"success": True, "data": [self.booking_view(b) for b in rows], "meta": {"page": page, "perPage": per_page, "total": total}}
+        if len(memo) >= BOOKING_PAGES:
+            del memo[next(iter(memo))]
+        encoded, stands_for = dumps(body), object()
+        memo[key] = (versions, body, encoded, stands_for)
+        return body, encoded, stands_for
+
     def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
         """The API's view of a booking (callers must not change it: views are reused while
         the booking, its promo codes and its queues are the same records; rows are replaced

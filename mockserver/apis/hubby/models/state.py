@@ -42,6 +42,7 @@ class HubbyState(Protocol):
     _by_external: dict[tuple[str, str], list[str]]
     _partner_order: dict[str, list[tuple[float, int, str]]]
     _booking_views: dict[str, tuple]
+    _booking_pages: dict[tuple, tuple]
 
     def now(self) -> float: ...
 
