@@ -25,6 +25,17 @@ def client_for(server: MockServer, token: str | None = None, org_id: str | None 
     )
 
 
+def register_devices(
+    server: MockServer, client: httpx.Client, n: int = 1, encryption: str = "AES-256-CTR", **body: Any
+) -> list[dict[str, Any]]:
+    """Register `n` devices through `POST /api/v2/org/{org}/devices`; the devices it answers."""
+    creds = server.credentials()["hubble"]
+    url = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
+    response = client.post(url, json={"n_devices": n, "encryption": encryption, **body})
+    assert response.status_code == 200, response.text
+    return response.json()["devices"]
+
+
 def provision(client: httpx.Client, **body: Any) -> dict[str, Any]:
     response = client.post("/key", json=body)
     assert response.status_code == 200, response.text

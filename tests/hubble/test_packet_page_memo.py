@@ -5,7 +5,7 @@ the window has left behind, and take in what arrived since."""
 from __future__ import annotations
 
 import orjson
-from hubble_helpers import client_for
+from hubble_helpers import client_for, register_devices
 
 from mockserver.testing import MockServer
 
@@ -21,9 +21,7 @@ def _timestamps(client, device: str, **params) -> list[float]:  # noqa: ANN001
 def test_the_moving_window_drops_packets_from_a_repeated_read(server: MockServer) -> None:
     server.reset()
     client = client_for(server)
-    creds = server.credentials()["hubble"]
-    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
-    device = client.post(v2, json={"n_devices": 1, "encryption": "AES-256-CTR"}).json()["devices"][0]["device_id"]
+    device = register_devices(server, client)[0]["device_id"]
     # heard 4, 3, 2, 1 and 0 days ago, all arriving now
     server.simulate("hubble", "/packets", {"device_ids": [device], "count": 5, "spacing_seconds": DAY})
     now = server.now()
@@ -47,9 +45,7 @@ def test_a_repeated_page_is_sent_as_the_encoder_would_write_it(server: MockServe
     before and after the page's device changes."""
     server.reset()
     client = client_for(server)
-    creds = server.credentials()["hubble"]
-    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
-    device = client.post(v2, json={"n_devices": 1, "encryption": "AES-256-CTR"}).json()["devices"][0]["device_id"]
+    device = register_devices(server, client)[0]["device_id"]
     server.simulate("hubble", "/packets", {"device_ids": [device], "count": 3})
     pages = [client.get("/packets", params={"device_id": device}) for _ in range(2)]
     assert client.patch(f"/devices/{device}", json={"set_name": "renamed"}).status_code == 200

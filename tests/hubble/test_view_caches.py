@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import orjson
-from hubble_helpers import client_for
+from hubble_helpers import client_for, register_devices
 
 from mockserver.testing import MockServer
 
@@ -21,9 +21,7 @@ def _packets(client: httpx.Client, device_id: str) -> list[dict]:
 def test_reads_after_changes_show_the_changes(server: MockServer) -> None:
     server.reset()
     client = client_for(server)
-    creds = server.credentials()["hubble"]
-    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
-    made = client.post(v2, json={"n_devices": 2, "encryption": "AES-256-CTR", "names": ["a", "b"]}).json()["devices"]
+    made = register_devices(server, client, 2, names=["a", "b"])
     dev = made[0]["device_id"]
     first = _devices(client)
     assert first[dev]["name"] == "a" and first[dev]["active"] is False
@@ -54,9 +52,7 @@ def test_reads_after_changes_show_the_changes(server: MockServer) -> None:
 def test_get_device_shows_every_change_and_answers_the_encoders_bytes(server: MockServer) -> None:
     server.reset()
     client = client_for(server)
-    creds = server.credentials()["hubble"]
-    v2 = f"{creds['base_url']}/api/v2/org/{creds['org_id']}/devices"
-    dev = client.post(v2, json={"n_devices": 1, "encryption": "AES-128-EAX"}).json()["devices"][0]["device_id"]
+    dev = register_devices(server, client, encryption="AES-128-EAX")[0]["device_id"]
 
     def read() -> dict:
         answers = [client.get(f"/devices/{dev}") for _ in range(2)]
