@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -86,8 +86,7 @@ class Runtime:
         self.webhooks: WebhookEngine | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.scenario: dict[str, Any] = {}
-        self._next_request_n = 1  # the number of the next batch's first request id
-        self._request_id_batch: Iterator[str] = iter(())
+        self._request_ids = itertools.count(1)
         self._seeded: dict[str, _Seeded] = {}  # per API: what a reset can put back (see above)
         self._seed_cache: SeedCache | None = None  # set while the first seeding runs (start_state)
         self.seeded_from_cache: set[str] = set()  # the APIs whose start took the disk cache
@@ -100,14 +99,7 @@ class Runtime:
         self.backends[backend.name] = backend
 
     def next_request_id(self) -> str:
-        """The next id of the seeded sequence (made REQUEST_ID_BATCH at a time)."""
-        rid = next(self._request_id_batch, None)
-        if rid is None:
-            start = self._next_request_n
-            self._next_request_n = start + REQUEST_ID_BATCH
-            self._request_id_batch = iter(request_ids(self.settings.seed, start, REQUEST_ID_BATCH))
-            rid = next(self._request_id_batch)
-        return rid
+        return request_id(self.settings.seed, next(self._request_ids))
 
     # -- whole-server operations ----------------------------------------------------------
     def start_state(self) -> None:
@@ -303,19 +295,15 @@ class Runtime:
             self.webhooks.reschedule_from_state()
 
 
-REQUEST_ID_BATCH = 256
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant bits
 
 
-def request_ids(seed: int, start: int, count: int) -> list[str]:
-    """Request ids `start` .. `start + count - 1`: each the sha256 of "<seed>:request:<n>",
-    its first 16 bytes as a version-4 UUID (what uuid.UUID(bytes=..., version=4) makes of
-    them, without its cost): the version nibble is 4, the variant's two bits 10."""
-    prefix = f"{seed}:request:"
-    sha256 = hashlib.sha256
-    variant = _VARIANT
-    hexes = (sha256(f"{prefix}{n}".encode()).hexdigest() for n in range(start, start + count))
-    return [f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}" for h in hexes]
+def request_id(seed: int, n: int) -> str:
+    """Request id number `n`: the sha256 of "<seed>:request:<n>", its first 16 bytes as a
+    version-4 UUID (what uuid.UUID(bytes=..., version=4) makes of them, without its cost):
+    the version nibble is 4, the variant's two bits 10."""
+    h = hashlib.sha256(f"{seed}:request:{n}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def _finite_number(value: Any) -> bool:

@@ -15,7 +15,7 @@ from mockserver.kernel.clock import Clock
 from mockserver.kernel.journal import Journal
 from mockserver.kernel.pagination import TokenCodec
 from mockserver.kernel.ratelimit import Limit, RateLimiter
-from mockserver.kernel.runtime import REQUEST_ID_BATCH, Runtime
+from mockserver.kernel.runtime import Runtime
 from mockserver.settings import Option, Settings, api_options
 
 
@@ -24,9 +24,9 @@ def _reference_id(seed: int, n: int) -> str:
     return str(uuid.UUID(bytes=digest, version=4))
 
 
-def test_request_ids_are_the_seeded_sequence_across_batches() -> None:
+def test_request_ids_are_the_seeded_sequence() -> None:
     runtime = Runtime(Settings(seed=7, scenario=None))
-    count = 2 * REQUEST_ID_BATCH + 3
+    count = 515
     assert [runtime.next_request_id() for _ in range(count)] == [_reference_id(7, n) for n in range(1, count + 1)]
 
 
