@@ -201,6 +201,7 @@ class Operation:
     responses: dict[str, Response]
     security: list[dict[str, list[str]]]
     raw: dict[str, Any] = field(repr=False)
+    _by_status: dict[int, Response | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def ext(self, name: str, default: Any = None) -> Any:
         """An `x-...` extension of the operation."""
@@ -211,12 +212,16 @@ class Operation:
         return bool(self.body_schemas)
 
     def response(self, status: int) -> Response | None:
+        """The documented response for a status: exact, then its class (`2XX`), then
+        `default`. The spec is read-only, so each status is looked up once."""
+        try:
+            return self._by_status[status]
+        except KeyError:
+            pass
         key = str(status)
-        return (
-            self.responses.get(key)
-            or self.responses.get(f"{key[0]}XX")
-            or self.responses.get("default")
-        )
+        found = self.responses.get(key) or self.responses.get(f"{key[0]}XX") or self.responses.get("default")
+        self._by_status[status] = found
+        return found
 
 
 class NoRoute(Exception):
