@@ -126,22 +126,10 @@ class BookingsMixin(HubbyState):
         return self.bookings[bid]
 
     def _check_dates(self, fields: dict[str, Any], invalid: list[Violation]):  # noqa: ANN202
-        departure = None
-        raw = fields.get("departure_date")
-        if raw is not None:
-            try:
-                departure = _in_range(parse_iso(raw))
-            except ValueError as exc:
-                invalid.append(Violation("departure_date", f"departure_date {exc}"))
-        ret = fields.get("return_date")
-        if ret is not None:
-            try:
-                back = _in_range(parse_iso(ret))
-            except ValueError as exc:
-                invalid.append(Violation("return_date", f"return_date {exc}"))
-            else:
-                if departure is not None and back.ts < departure.ts:
-                    invalid.append(Violation("return_date", "return_date must be on or after departure_date"))
+        departure = _date_field(fields, "departure_date", invalid)
+        back = _date_field(fields, "return_date", invalid)
+        if departure is not None and back is not None and back.ts < departure.ts:
+            invalid.append(Violation("return_date", "return_date must be on or after departure_date"))
         return departure
 
     # -- promo codes and queues ---------------------------------------------------------------
@@ -435,6 +423,19 @@ def _same(get: Any, keys: list[str], records: list[dict[str, Any]]) -> bool:
         if get(key) is not record:
             return False
     return True
+
+
+def _date_field(fields: dict[str, Any], name: str, invalid: list[Violation]) -> Any:
+    """The field's date-time when it is given and valid; None otherwise, a violation noted
+    when it is given but not a date in range."""
+    raw = fields.get(name)
+    if raw is None:
+        return None
+    try:
+        return _in_range(parse_iso(raw))
+    except ValueError as exc:
+        invalid.append(Violation(name, f"{name} {exc}"))
+        return None
 
 
 def _in_range(moment: Any) -> Any:
