@@ -77,14 +77,8 @@ class Table:
     def put(self, key: str, value: Any) -> Any:
         self._rows[key] = value
         self.version += 1
-        touched = self._touched  # _touch and _mark, inline: every request's counters come here
-        if touched is not None:
-            touched.add(key)
-            if len(touched) > MAX_TOUCHED:
-                self._touched = None
-        store = self._store
-        if store._db is not None:
-            store._mark(self.name, key)
+        self._touch(key)
+        self._store._mark(self.name, key)
         return value
 
     def _touch(self, key: str) -> None:
