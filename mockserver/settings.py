@@ -22,23 +22,19 @@ class Option:
 def api_options() -> dict[str, Option]:
     """Every option the registered APIs declare, by name (read-only for the caller).
 
-    Remembered per registry tuple: a request path that reads an API's option (Hubby's
-    signature window) pays a dict lookup, and a test that registers one more API (a new
-    `apis.REGISTRY` tuple) gets its options too."""
-    if not _APIS:  # imported on first use: apis imports the kernel, which imports this module
-        from . import apis  # noqa: PLC0415
+    Remembered for the registry tuple it was built from: a request path that reads an API's
+    option (Hubby's signature window) pays a lookup, and a test that registers one more API
+    (a new `apis.REGISTRY` tuple) gets its options too."""
+    global _OPTIONS
+    from . import apis  # noqa: PLC0415  (apis imports the kernel, which imports this module)
 
-        _APIS.append(apis)
-    registry = _APIS[0].REGISTRY
-    known = _OPTIONS.get(id(registry))
-    if known is None or known[0] is not registry:
-        _OPTIONS.clear()  # one registry at a time: the entry holds it, so its id is not reused
-        known = _OPTIONS[id(registry)] = (registry, {option.name: option for api in registry for option in api.options})
-    return known[1]
+    registry = apis.REGISTRY
+    if _OPTIONS is None or _OPTIONS[0] is not registry:
+        _OPTIONS = (registry, {option.name: option for api in registry for option in api.options})
+    return _OPTIONS[1]
 
 
-_OPTIONS: dict[int, tuple[Any, dict[str, Option]]] = {}
-_APIS: list[Any] = []  # the apis package, once imported (an import statement costs more than a lookup)
+_OPTIONS: tuple[Any, dict[str, Option]] | None = None  # (the registry, its options by name)
 
 
 def _env_bool(value: str) -> bool:
