@@ -24,13 +24,14 @@ from urllib.parse import quote
 
 from ...kernel.api import Call
 from ...kernel.errors import Unauthorized
+from ...kernel.hmacs import hmac_sha256
 
 HEADERS = ("x-api-key", "x-timestamp", "x-signature")
 API_PREFIX = "/api"
 
 
 def sign(secret: str, message: str) -> str:
-    return hmac.digest(secret.encode(), message.encode(), "sha256").hex()  # the one-shot C path
+    return hmac_sha256(secret.encode(), message.encode()).hex()
 
 
 def strings_to_sign(timestamp: str, method: str, path: str, raw_query: str) -> list[str]:
@@ -98,7 +99,7 @@ def _signed_any(key: bytes, given: bytes, candidates: list[str]) -> bool:
     """Whether `given` is the lowercase hex HMAC-SHA256 of one of the candidates (stops at
     the first match; each comparison in constant time)."""
     for message in candidates:
-        if hmac.compare_digest(given, hmac.digest(key, message.encode(), "sha256").hex().encode()):
+        if hmac.compare_digest(given, hmac_sha256(key, message.encode()).hex().encode()):
             return True
     return False
 
