@@ -296,7 +296,7 @@ def serve_mockserver(procs: Procs, mode: str, src: Path, tmp: Path) -> tuple[sub
 
 
 CEILING_OUR_PROTOCOL = (
-    "import uvicorn; from mockserver.guard import uvicorn_options; "
+    "import uvicorn; from mockserver.server_protocol import uvicorn_options; "
     "uvicorn.run('bench.ceiling_app:app', port={port}, log_level='warning', access_log=False, **uvicorn_options())"
 )
 

@@ -3,7 +3,7 @@
     python bench/profile_server.py [--n 20000] [--connections 32] [--app raw|mockserver]
                                    [--scenario NAME] [--loop uvloop|asyncio] [--profile]
 
-Drives `mockserver serve`'s uvicorn protocol (`guard.uvicorn_options()`) on an event loop
+Drives `mockserver serve`'s uvicorn protocol (`server_protocol.uvicorn_options()`) on an event loop
 with in-memory sockets: each turn, every one of `--connections` kept-alive connections
 receives one request, and the loop runs until every answer is written. No kernel, no load
 generator: the figure is the Python CPU of uvicorn's per-request machinery, our protocol
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import uvicorn  # noqa: E402
 from uvicorn.server import ServerState  # noqa: E402
 
-from mockserver.guard import uvicorn_options  # noqa: E402
+from mockserver.server_protocol import uvicorn_options  # noqa: E402
 
 ORG = "2f4c5a8e-1d3b-4e6f-9a7c-0b1d2e3f4a5b"
 TOKEN = "hubble-sandbox-token-0123456789abcdef"

@@ -112,7 +112,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .control.routes import credentials
-    from .guard import uvicorn_options
+    from .server_protocol import uvicorn_options
     from .webhooks.chaos import ChaosConfigError
 
     try:

@@ -12,7 +12,7 @@ types, fields and headers, required headers missing, operations the spec does no
     GET    /_proxy/health    {"status": "ok"}
 
 The proxy stands in the client's path, so it bounds what a client can make it hold: a
-request head over `guard.TRANSPORT_HEAD_LIMIT` is cut off by the transport (431), and a
+request head over `server_protocol.TRANSPORT_HEAD_LIMIT` is cut off by the transport (431), and a
 body over `max_body_bytes` is answered 413 by the proxy itself, logged as drift and not
 forwarded (a Content-Length over the limit is refused before any of the body is read).
 """
@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.datastructures import Headers
 
-from ..guard import uvicorn_options
 from ..kernel.api import BodyTooLarge, read_body
 from ..kernel.spec import NoRoute, Spec
+from ..server_protocol import uvicorn_options
 from . import validation
 from .target import HarnessError, profile
 

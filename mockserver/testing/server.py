@@ -24,7 +24,7 @@ import httpx
 import orjson
 import uvicorn
 
-from ..guard import uvicorn_options
+from ..server_protocol import uvicorn_options
 from ..settings import Settings
 
 if TYPE_CHECKING:

@@ -165,7 +165,7 @@ def test_the_proxy_server_cuts_off_an_oversized_head():
     from urllib.parse import urlsplit
 
     from mockserver.contracts.proxy import server_config
-    from mockserver.guard import TRANSPORT_HEAD_LIMIT
+    from mockserver.server_protocol import TRANSPORT_HEAD_LIMIT
 
     with serve(CountingApi()) as upstream:
         proxy = ValidatingProxy("hubble", upstream, log=DriftLog(io.StringIO()))

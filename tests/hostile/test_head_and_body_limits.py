@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mockserver.guard import TRANSPORT_HEAD_LIMIT
+from mockserver.server_protocol import TRANSPORT_HEAD_LIMIT
 from mockserver.testing import MockServer
 
 from .conftest import Door

@@ -8,7 +8,7 @@ import asyncio
 import socket
 from typing import Any
 
-from mockserver.guard import CoalescingTransport
+from mockserver.server_protocol import CoalescingTransport
 from mockserver.settings import Settings
 from mockserver.testing import MockServer
 

@@ -1,4 +1,4 @@
-"""Our uvicorn protocol (`guard.server_protocol`: a head limit, and responses through a
+"""Our uvicorn protocol (`server_protocol.server_protocol`: a head limit, and responses through a
 `CoalescingTransport`) keeps uvicorn's HTTP semantics, over a real server on 127.0.0.1:
 pipelining, HEAD, HTTP/1.0, `Connection: close`, `Expect: 100-continue`, large bodies,
 handlers that suspend, clients that leave, exceptions, shutdown, and the h11 fallback."""
