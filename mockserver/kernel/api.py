@@ -33,6 +33,7 @@ from .errors import (
     RateLimited,
 )
 from .faults import FaultDisconnect
+from .memo import BoundedDict
 from .ratelimit import Decision
 from .spec import NoRoute, Operation, Spec, Violation, dumps
 from .validation import parse_request
@@ -359,7 +360,7 @@ class _ResponseChecks:
     MAX_ENTRIES = 4096
 
     def __init__(self) -> None:
-        self._results: dict[tuple[int, int, int], tuple[Any, tuple[Violation, ...], Any]] = {}
+        self._results: BoundedDict[tuple[int, int, int], tuple[Any, tuple[Violation, ...], Any]] = BoundedDict(self.MAX_ENTRIES)
 
     def errors(self, schema: Any, value: Any, body: bytes, stands_for: Any = None) -> list[Violation]:
         key = (id(schema), len(body), hash(body)) if stands_for is None else (id(schema), -1, id(stands_for))
@@ -367,10 +368,7 @@ class _ResponseChecks:
         if hit is not None and hit[0] is schema and hit[2] is stands_for:
             return list(hit[1])
         problems = schema.errors(value, "response.body")
-        results = self._results
-        if len(results) >= self.MAX_ENTRIES:
-            del results[next(iter(results))]
-        results[key] = (schema, tuple(problems), stands_for)
+        self._results.put(key, (schema, tuple(problems), stands_for))
         return problems
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from .memo import BoundedDict
+
 _BLOCK = 64  # SHA-256's block size
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 MAX_KEYS = 64  # a sandbox has a token secret and a partner secret or two
 
-_PADS: dict[bytes, tuple[Any, Any]] = {}  # key -> (inner, outer) hashes of its padded blocks
+_PADS: BoundedDict[bytes, tuple[Any, Any]] = BoundedDict(MAX_KEYS)  # key -> (inner, outer) hashes of its padded blocks
 
 
 def _pads(key: bytes) -> tuple[Any, Any]:
@@ -29,10 +31,7 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
     """What `hmac.digest(key, message, "sha256")` gives."""
     pads = _PADS.get(key)
     if pads is None:
-        pads = _pads(key)
-        if len(_PADS) >= MAX_KEYS:
-            del _PADS[next(iter(_PADS))]
-        _PADS[key] = pads
+        pads = _PADS.put(key, _pads(key))
     inner = pads[0].copy()
     inner.update(message)
     outer = pads[1].copy()

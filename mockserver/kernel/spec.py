@@ -28,6 +28,7 @@ import orjson
 
 from .. import datafiles
 from .docs import load_yaml_file
+from .memo import BoundedDict
 
 RESOURCES = datafiles.resources()
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -246,7 +247,7 @@ class Spec:
         self._registered = Components(self.components)
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[re.Pattern[str], dict[str, Operation], str]] = []
-        self._matched: dict[tuple[str, str], tuple[Operation, dict[str, str]]] = {}  # see match()
+        self._matched: BoundedDict[tuple[str, str], tuple[Operation, dict[str, str]]] = BoundedDict(MATCH_MEMO)  # see match()
         default_security = document.get("security", [])
         for path, item in (document.get("paths") or {}).items():
             regex = _path_regex(path)
@@ -296,10 +297,7 @@ class Spec:
             return hit[0], dict(hit[1])
         op, params = self._match(method, path)
         if len(path) <= MATCH_MEMO_PATH:
-            memo = self._matched
-            if len(memo) >= MATCH_MEMO:
-                del memo[next(iter(memo))]
-            memo[key] = (op, params)
+            self._matched.put(key, (op, params))
             params = dict(params)
         return op, params
 

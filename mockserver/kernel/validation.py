@@ -12,6 +12,7 @@ from typing import Any
 from starlette.datastructures import Headers, QueryParams
 
 from . import jsonguard
+from .memo import BoundedDict
 from .spec import Operation, Violation
 
 JSON = "application/json"
@@ -111,28 +112,11 @@ def _parse_params(op: Operation, raw_params: dict[str, str], headers: Headers, r
     return out
 
 
-class _ParamResults:
-    """Coerced and validated parameters by (operation, path values, query string, values of
-    the operation's header parameters): parameter checking is a pure function of those, so
-    a repeated request is checked once. Bounded; only short keys are kept."""
-
-    MAX_ENTRIES = 4096
-    MAX_KEY_CHARS = 2048
-
-    def __init__(self) -> None:
-        self._results: dict[tuple, tuple] = {}
-
-    def get(self, key: tuple) -> tuple | None:
-        return self._results.get(key)
-
-    def put(self, key: tuple, value: tuple) -> None:
-        results = self._results
-        if len(results) >= self.MAX_ENTRIES:
-            del results[next(iter(results))]
-        results[key] = value
-
-
-_PARAMS = _ParamResults()
+# Coerced and validated parameters by (operation, path values, query string, values of the
+# operation's header parameters): parameter checking is a pure function of those, so a
+# repeated request is checked once. Only short keys are kept.
+_PARAMS: BoundedDict[tuple, tuple] = BoundedDict(4096)
+PARAMS_KEY_CHARS = 2048
 _HEADER_NAMES: dict[int, tuple[Operation, tuple[str, ...]]] = {}
 
 
@@ -151,7 +135,7 @@ def _params_key(op: Operation, raw_params: dict[str, str], raw_query: str, heade
     for value in header_values:
         if value is not None:
             size += len(value)
-    if size > _ParamResults.MAX_KEY_CHARS:
+    if size > PARAMS_KEY_CHARS:
         return None
     return (id(op), tuple(raw_params.values()), raw_query, header_values)
 

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from mockserver.kernel import hmacs
+from mockserver.kernel.memo import BoundedDict
 
 
 @pytest.mark.parametrize("key_length", [0, 1, 16, 32, 63, 64, 65, 100, 1000])
@@ -22,7 +23,7 @@ def test_same_bytes_as_hmac_digest(key_length: int) -> None:
 
 
 def test_keys_are_bounded_and_forgotten_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hmacs, "_PADS", {})
+    monkeypatch.setattr(hmacs, "_PADS", BoundedDict(hmacs.MAX_KEYS))
     keys = [b"key-%d" % i for i in range(hmacs.MAX_KEYS + 5)]
     for key in keys:
         assert hmacs.hmac_sha256(key, b"m") == hmac.digest(key, b"m", "sha256")

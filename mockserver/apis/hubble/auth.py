@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ...kernel.api import Call
 from ...kernel.errors import Forbidden, Unauthorized
+from ...kernel.memo import BoundedDict
 from ...kernel.ratelimit import Limit
 from ...kernel.validation import parse_request
 
@@ -41,13 +42,11 @@ def rate_buckets(call: Call) -> list[tuple[str, Limit]] | None:
     if buckets is None:
         org = principal.org_id
         buckets = [(f"hubble:{org}:{call.op.operation_id}", PER_ENDPOINT), (f"hubble:{org}", PER_ORG)]
-        if len(_BUCKETS) >= 4096:
-            del _BUCKETS[next(iter(_BUCKETS))]
-        _BUCKETS[key] = buckets
+        _BUCKETS.put(key, buckets)
     return buckets
 
 
-_BUCKETS: dict[tuple[str, str], list[tuple[str, Limit]]] = {}  # (org, operation) -> its buckets (read-only)
+_BUCKETS: BoundedDict[tuple[str, str], list[tuple[str, Limit]]] = BoundedDict(4096)  # (org, operation) -> its buckets (read-only)
 
 
 PACKETS = "retrieve-organization-packets"

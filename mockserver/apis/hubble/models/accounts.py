@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ....kernel.errors import BadRequest, NotFound, Unauthorized
 from ....kernel.lazy import on_first_use
+from ....kernel.memo import BoundedDict
 from .common import apply_set_fields, iso, not_found
 from .state import HubbleState
 
@@ -69,14 +70,12 @@ def _sha(token: str) -> str:
     digest = _SHAS.get(token)
     if digest is None:
         digest = hashlib.sha256(token.encode()).hexdigest()
-        if len(_SHAS) >= 1024:
-            del _SHAS[next(iter(_SHAS))]
         if len(token) <= 4096:
-            _SHAS[token] = digest
+            _SHAS.put(token, digest)
     return digest
 
 
-_SHAS: dict[str, str] = {}
+_SHAS: BoundedDict[str, str] = BoundedDict(1024)
 
 
 def _principal(key_id: str, key: dict[str, Any]) -> Principal:
@@ -87,13 +86,11 @@ def _principal(key_id: str, key: dict[str, Any]) -> Principal:
     if hit is not None and hit[0] is key:
         return hit[1]
     principal = Principal(key["org_id"], frozenset(key["scopes"]), key_id)
-    if len(_PRINCIPALS) >= 1024:
-        del _PRINCIPALS[next(iter(_PRINCIPALS))]
-    _PRINCIPALS[key_id] = (key, principal)
+    _PRINCIPALS.put(key_id, (key, principal))
     return principal
 
 
-_PRINCIPALS: dict[str, tuple[dict[str, Any], Principal]] = {}
+_PRINCIPALS: BoundedDict[str, tuple[dict[str, Any], Principal]] = BoundedDict(1024)
 
 
 class AccountsMixin(HubbleState):

@@ -14,6 +14,7 @@ import bisect
 from typing import TYPE_CHECKING, Any
 
 from ....kernel.errors import ApiError, BadRequest, NotFound
+from ....kernel.memo import BoundedDict
 from ....kernel.spec import dumps
 from .. import crypto
 from .common import env_filter, not_found, parse_between, resume_token
@@ -70,10 +71,10 @@ class DevicesMixin(HubbleState):
         self.decoders: dict[str, crypto.Decoder] = {}
         # device id -> (the record it was built from, its list view): records are replaced,
         # never changed in place, and a packet that changes most_recent_packet drops the entry
-        self._views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-        self._page_bytes: dict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]] = {}  # see _encoded_page
-        self._device_walks: dict[tuple, tuple] = {}  # see list_devices
-        self._details: dict[str, tuple[dict[str, Any], dict[str, Any], bytes]] = {}  # see device_detail
+        self._views: BoundedDict[str, tuple[dict[str, Any], dict[str, Any]]] = BoundedDict(VIEW_CACHE)
+        self._page_bytes: BoundedDict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]] = BoundedDict(PAGE_BYTES)  # see _encoded_page
+        self._device_walks: BoundedDict[tuple, tuple] = BoundedDict(DEVICE_WALKS)  # see list_devices
+        self._details: BoundedDict[str, tuple[dict[str, Any], dict[str, Any], bytes]] = BoundedDict(VIEW_CACHE)  # see device_detail
 
     # -- indexes ------------------------------------------------------------------------------
     def _rebuild_devices(self) -> None:
@@ -199,11 +200,8 @@ class DevicesMixin(HubbleState):
         if hit is not None and hit[0] is summary:
             return hit[1], hit[2]
         view = self.device_view(record, detail=True)
-        details = self._details
-        if len(details) >= VIEW_CACHE:
-            del details[next(iter(details))]
         encoded = dumps(view)
-        details[record["id"]] = (summary, view, encoded)
+        self._details.put(record["id"], (summary, view, encoded))
         return view, encoded
 
     def device_view(self, record: dict[str, Any], detail: bool = False) -> dict[str, Any]:
@@ -231,10 +229,7 @@ class DevicesMixin(HubbleState):
             "active": bool(last),
             "most_recent_packet": recent,
         }
-        views = self._views
-        if len(views) >= VIEW_CACHE:
-            del views[next(iter(views))]
-        views[record["id"]] = (record, out)
+        self._views.put(record["id"], (record, out))
         return out
 
     def last_heard(self, device_id: str) -> float | None:
@@ -267,9 +262,7 @@ class DevicesMixin(HubbleState):
         walks = self._device_walks
         hit = walks.get(walk_key)
         if hit is None or hit[0] != versions:
-            if len(walks) >= DEVICE_WALKS:
-                del walks[next(iter(walks))]
-            hit = walks[walk_key] = (versions, *self._walk_devices(org_id, q, cursor))
+            hit = walks.put(walk_key, (versions, *self._walk_devices(org_id, q, cursor)))
         _, page, after, total = hit
         next_token = None
         if after is not None:
@@ -317,10 +310,8 @@ class DevicesMixin(HubbleState):
         memo = self._page_bytes
         hit = memo.get(key)
         if hit is None:
-            if len(memo) >= PAGE_BYTES:
-                del memo[next(iter(memo))]
             frozen = tuple(views)
-            hit = memo[key] = (frozen, dumps(frozen), {})
+            hit = memo.put(key, (frozen, dumps(frozen), {}))
         return DevicePage(views, hit[1], hit)
 
     def _sorted_devices(self, org_id: str, sort: str) -> tuple[list[str], Any]:

@@ -25,6 +25,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ....kernel.errors import ApiError, BadRequest
+from ....kernel.memo import BoundedDict
 from ....kernel.spec import dumps
 from .common import DAY, HOUR, env_filter, resume_token
 from .state import HubbleState
@@ -90,8 +91,8 @@ class PacketsMixin(HubbleState):
         self.packets = store.table("hubble.packets")
         self._streams: dict[str, Stream] = {}
         self._last: dict[str, dict[str, tuple[float, float, float]]] = {}
-        self._packet_views: dict[int, tuple[dict[str, Any], Any, dict[str, Any]]] = {}
-        self._page_memo: dict[tuple, tuple] = {}  # see _remember_page
+        self._packet_views: BoundedDict[int, tuple[dict[str, Any], Any, dict[str, Any]]] = BoundedDict(PACKET_VIEW_CACHE)
+        self._page_memo: BoundedDict[tuple, tuple] = BoundedDict(PAGE_MEMO)  # see _remember_page
         self._seen_adv: set[tuple[str, str]] = set()
         self._last_rx = 0.0
         self._next_n = 1
@@ -208,10 +209,7 @@ class PacketsMixin(HubbleState):
             device["sequence_number"] = p["seq_no"]
         view = {"location": p["loc"], "device": device, "network_type": p["net"]}
         if n is not None:
-            views = self._packet_views
-            if len(views) >= PACKET_VIEW_CACHE:
-                del views[next(iter(views))]
-            views[n] = (p, live, view)
+            self._packet_views.put(n, (p, live, view))
         return view
 
     # -- the stream -----------------------------------------------------------------------------
@@ -302,13 +300,9 @@ class PacketsMixin(HubbleState):
         and a view shows the device as it is now)."""
         stream, out, *rest = walk
         devices = {v["device"]["id"]: None for v in out}
-        memo = self._page_memo
-        if len(memo) >= PAGE_MEMO:
-            del memo[next(iter(memo))]
         views = tuple(out)
         page = PacketPage(views, dumps({"packets": views}), views)
-        memo[key] = entry = (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, page)
-        return entry
+        return self._page_memo.put(key, (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, page))
 
     def resume_token_for(self, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
         """The Continuation-Token a refused (429) packets read carries, so the client resumes

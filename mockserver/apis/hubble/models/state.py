@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ....kernel.clock import Clock
     from ....kernel.ids import Ids
+    from ....kernel.memo import BoundedDict
     from ....kernel.pagination import TokenCodec
     from ....kernel.runtime import Runtime
     from ....kernel.store import Table
@@ -54,8 +55,8 @@ class HubbleState(Protocol):
     # devices (read by packets and metrics)
     devices: Table
     _views: dict[str, tuple[dict[str, Any], dict[str, Any]]]  # device list views (a packet drops one)
-    _page_bytes: dict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]]  # encoded device pages
-    _device_walks: dict[tuple, tuple]  # list-devices walks by query and cursor (models/devices.py)
+    _page_bytes: BoundedDict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]]  # encoded device pages
+    _device_walks: BoundedDict[tuple, tuple]  # list-devices walks by query and cursor (models/devices.py)
 
     def device(self, org_id: str, device_id: str) -> dict[str, Any]: ...
 
@@ -66,7 +67,7 @@ class HubbleState(Protocol):
     # packets (read by devices and metrics)
     packets: Table
     _streams: dict[str, Stream]
-    _page_memo: dict[tuple, tuple]  # packet pages by their walk (models/packets.py)
+    _page_memo: BoundedDict[tuple, tuple]  # packet pages by their walk (models/packets.py)
     _last: dict[str, dict[str, tuple[float, float, float]]]  # device -> network -> (ts, lat, lon)
 
     def stream(self, key: str) -> Stream: ...

@@ -27,11 +27,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ....kernel.ids import Ids
+from ....kernel.memo import BoundedDict
 from ....scenarios import ScenarioError
 from .. import catalog
 from ..catalog import Catalog
 from ..webhooks import HubbyWebhooks
-from .bookings import BookingsMixin
+from .bookings import BOOKING_PAGES, BOOKING_VIEW_CACHE, BookingsMixin
 from .esims import EsimsMixin
 from .packages import PackagesMixin
 from .partners import SANDBOX_PARTNER_ID, PartnersMixin
@@ -66,8 +67,8 @@ class HubbyBackend(PartnersMixin, BookingsMixin, PackagesMixin, EsimsMixin, Trav
         self._by_external: dict[tuple[str, str], list[str]] = {}  # (partner, booking_id) -> ids
         # partner -> its bookings newest first, as (-created_at, -position, id): models/bookings.py
         self._partner_order: dict[str, list[tuple[float, int, str]]] = {}
-        self._booking_views: dict[str, tuple] = {}  # id -> (record, codes, queues, view, versions): models/bookings.py
-        self._booking_pages: dict[tuple, tuple] = {}  # list-bookings answers by query: models/bookings.py
+        self._booking_views: BoundedDict[str, tuple] = BoundedDict(BOOKING_VIEW_CACHE)  # id -> (record, codes, queues, view, versions): models/bookings.py
+        self._booking_pages: BoundedDict[tuple, tuple] = BoundedDict(BOOKING_PAGES)  # list-bookings answers by query: models/bookings.py
         self._booking_schema: Schema | None = None
         self.seeding = False  # while True, state changes are logged but no webhook is sent
 

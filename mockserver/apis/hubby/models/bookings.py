@@ -350,10 +350,8 @@ class BookingsMixin(HubbyState):
             return hit[1], hit[2], hit[3]
         rows, total = self.list_bookings(partner, page, per_page, booking_id)
         body = {"success": True, "data": [self.booking_view(b) for b in rows], "meta": {"page": page, "perPage": per_page, "total": total}}
-        if len(memo) >= BOOKING_PAGES:
-            del memo[next(iter(memo))]
         encoded, stands_for = dumps(body), object()
-        memo[key] = (versions, body, encoded, stands_for)
+        memo.put(key, (versions, body, encoded, stands_for))
         return body, encoded, stands_for
 
     def booking_view(self, b: dict[str, Any]) -> dict[str, Any]:
@@ -374,10 +372,7 @@ class BookingsMixin(HubbyState):
         codes = [self.promo_codes[c] for c in b["promo_codes"]]
         queues = [self.queues[q] for q in b["package_queues"]]
         view = self._build_booking_view(b, codes, queues)
-        views = self._booking_views
-        if len(views) >= BOOKING_VIEW_CACHE:
-            del views[next(iter(views))]
-        views[b["id"]] = (b, codes, queues, view, versions)
+        self._booking_views.put(b["id"], (b, codes, queues, view, versions))
         return view
 
     def _build_booking_view(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ....kernel.ids import Ids
+    from ....kernel.memo import BoundedDict
     from ....kernel.runtime import Runtime
     from ....kernel.spec import Schema, Spec, Violation
     from ....kernel.store import Table
@@ -41,8 +42,8 @@ class HubbyState(Protocol):
     _promo_by_uuid: dict[str, str]
     _by_external: dict[tuple[str, str], list[str]]
     _partner_order: dict[str, list[tuple[float, int, str]]]
-    _booking_views: dict[str, tuple]
-    _booking_pages: dict[tuple, tuple]
+    _booking_views: BoundedDict[str, tuple]
+    _booking_pages: BoundedDict[tuple, tuple]
 
     def now(self) -> float: ...
 
