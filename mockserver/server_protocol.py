@@ -1,12 +1,10 @@
-"""What `mockserver serve` runs uvicorn with: its httptools protocol, three changes made.
+"""What `mockserver serve` runs uvicorn with: its httptools protocol, two changes made.
 
 - A request head past `TRANSPORT_HEAD_LIMIT` bytes is refused while it is read (a plain 431,
   and the connection closes), so a 64 MB header is never buffered whole; h11 answers its
   own 400 past the same size (`h11_max_incomplete_event_size`).
 - Responses go out through a `CoalescingTransport`: a response's head and body leave in
   one write.
-- The response head is checked for bytes HTTP forbids with two regex searches over all the
-  header names and all the values, instead of two per header (`_LeanHeadCycle`).
 
 The guard in front of the app (`guard.py`) is the ASGI side; this is the transport side.
 """
@@ -100,9 +98,7 @@ def _capped_httptools() -> type:
     global _CAPPED
     if _CAPPED is not None:
         return _CAPPED
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle  # noqa: PLC0415
-
-    lean = _lean_head_cycle()
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: PLC0415
 
     class CappedHttpToolsProtocol(HttpToolsProtocol):
         """httptools buffers a header value until it ends; this stops reading once the head
@@ -124,10 +120,6 @@ def _capped_httptools() -> type:
         def on_headers_complete(self) -> None:
             self._in_head = False
             super().on_headers_complete()
-            cycle = self.cycle
-            if lean is not None and type(cycle) is RequestResponseCycle:
-                # its task is created but has not run: the app will be handed this class's send
-                cycle.__class__ = lean
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
@@ -144,94 +136,3 @@ def _capped_httptools() -> type:
 
     _CAPPED = CappedHttpToolsProtocol
     return _CAPPED
-
-
-# what _LeanHeadCycle reads and sets of uvicorn's cycle (all set in its __init__), checked first
-_CYCLE_STATE = frozenset({
-    "scope", "transport", "flow", "access_log", "default_headers", "disconnected", "keep_alive",
-    "waiting_for_100_continue", "response_started", "chunked_encoding", "expected_content_length",
-})  # fmt: skip
-
-
-def _lean_head_cycle() -> type | None:
-    """uvicorn's RequestResponseCycle with a leaner response head, or None when the installed
-    uvicorn's cycle no longer keeps the state this relies on (then uvicorn's own is used).
-
-    For each response uvicorn runs two regex searches per header, each scanning the bytes
-    one position at a time (~5 µs for the nine headers of a Hubble answer, 6% of a served
-    request's instructions). Both patterns are one-byte classes, so a table per pattern says
-    of each of the 256 byte values whether it matches; a forbidden byte is in some name or
-    value exactly when the table maps a byte of all of them joined to 0. The head written is
-    the same; a head that fails goes to uvicorn's own `send`, which raises its own error.
-    Everything but a response's start (bodies, a start while writing is paused or after a
-    disconnect, access logging) is uvicorn's code."""
-    from uvicorn.protocols.http import httptools_impl as impl  # noqa: PLC0415
-
-    base: Any = impl.RequestResponseCycle
-    if not _CYCLE_STATE <= set(base.__init__.__code__.co_names) or not all(
-        hasattr(impl, n) for n in ("HEADER_RE", "HEADER_VALUE_RE", "STATUS_LINE")
-    ):
-        return None
-    name_ok, value_ok = _byte_table(impl.HEADER_RE), _byte_table(impl.HEADER_VALUE_RE)
-    if name_ok is None or value_ok is None:
-        return None
-    status_line = impl.STATUS_LINE
-
-    class _LeanHeadCycle(base):
-        response_started: bool
-        chunked_encoding: bool | None
-
-        async def send(self, message: Any) -> None:
-            if (
-                self.response_started or self.access_log or self.disconnected or self.flow.write_paused
-                or message["type"] != "http.response.start"
-            ):  # fmt: skip
-                await super().send(message)
-                return
-            headers = self.default_headers + list(message.get("headers", []))
-            names, values = b"".join([n for n, _ in headers]), b"".join([v for _, v in headers])
-            if b"\0" in names.translate(name_ok) or b"\0" in values.translate(value_ok):
-                await super().send(message)  # uvicorn's own error for the header at fault
-                return
-            self.response_started = True
-            self.waiting_for_100_continue = False
-            status_code = message["status"]
-            content = [status_line[status_code]]
-            has_connection_close = False
-            for name, value in headers:
-                name = name.lower()
-                if name == b"content-length" and self.chunked_encoding is None:
-                    self.expected_content_length = int(value.decode())
-                    self.chunked_encoding = False
-                elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                    self.expected_content_length = 0
-                    self.chunked_encoding = True
-                elif name == b"connection":
-                    if b"close" in [token.lower().strip() for token in value.split(b",")]:
-                        self.keep_alive = False
-                        has_connection_close = True
-                content.extend([name, b": ", value, b"\r\n"])
-            if not self.keep_alive and not has_connection_close:
-                content.append(b"connection: close\r\n")
-            if (
-                self.chunked_encoding is None
-                and self.scope["method"] != "HEAD"
-                and status_code not in (204, 304)
-            ):
-                self.chunked_encoding = True  # neither content-length nor transfer-encoding given
-                content.append(b"transfer-encoding: chunked\r\n")
-            content.append(b"\r\n")
-            self.transport.write(b"".join(content))
-
-    return _LeanHeadCycle
-
-
-def _byte_table(pattern: Any) -> bytes | None:
-    """For a pattern that is one character class of bytes (`[...]`): a translate table
-    mapping each byte it matches to 0 and every other byte to 1; else None."""
-    source = pattern.pattern
-    if not (
-        isinstance(source, bytes) and source.startswith(b"[") and source.endswith(b"]") and pattern.flags == 0
-    ):
-        return None
-    return bytes(0 if pattern.fullmatch(bytes([b])) else 1 for b in range(256))
