@@ -12,9 +12,9 @@ uvicorn's httptools protocol), for mockserver (demo data, rate limits off unless
 `--rate-limit`) on the protocol `mockserver serve` uses, and with `--baseline REF` for the
 code at git REF in the same way.
 
-Each request goes through the server layer over an in-memory socket, one connection, so
-what is counted is the Python and C work of uvicorn, the app and our code; not the kernel,
-not the load generator. `--in-process` calls the ASGI app directly instead (no server layer).
+Each request goes through the server layer over an in-memory socket, one connection, on
+uvloop when it is installed (as `mockserver serve` runs), so what is counted is the Python
+and C work of uvicorn, the app and our code; not the kernel, not the load generator. `--in-process` calls the ASGI app directly instead (no server layer).
 
 Instructions are not time: a cache miss costs no instruction and hundreds of cycles. And
 under valgrind OpenSSL runs its generic SHA-256 code instead of the CPU's SHA instructions,
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import re
 import shutil
@@ -194,7 +195,13 @@ def main() -> int:
     args = p.parse_args()
     if args.child:
         target, scenario, n = args.child
-        asyncio.run(_child(target, scenario, int(n), args.in_process, args.rate_limit, args.strict))
+        loop_factory = asyncio.new_event_loop
+        if importlib.util.find_spec("uvloop") is not None:  # the loop `mockserver serve` runs on
+            import uvloop  # noqa: PLC0415
+
+            loop_factory = uvloop.new_event_loop
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(_child(target, scenario, int(n), args.in_process, args.rate_limit, args.strict))
         return 0
     if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
         print("needs valgrind (Debian: apt-get install valgrind)", file=sys.stderr)
