@@ -22,6 +22,9 @@ class FakeTransport:
     def write(self, data: bytes) -> None:
         self.writes.append(data)
 
+    def writelines(self, lines: list[bytes]) -> None:  # one write of several pieces (uvloop: one writev)
+        self.writes.append(b"".join(lines))
+
     def is_closing(self) -> bool:
         return self.closing
 
@@ -57,6 +60,25 @@ def test_writes_in_one_loop_turn_leave_as_one_write() -> None:
         return fake
 
     assert len(asyncio.run(run()).writes) == 2
+
+
+def test_head_and_body_leave_in_one_writelines_without_copying_the_body() -> None:
+    """uvloop sends writelines' pieces with one writev: a large body is handed on as it is."""
+    body = b"x" * 41_000
+    handed: list[list[bytes]] = []
+
+    class Recording(FakeTransport):
+        def writelines(self, lines: list[bytes]) -> None:
+            handed.append(list(lines))
+
+    async def run() -> None:
+        t = CoalescingTransport(Recording(), asyncio.get_running_loop())
+        t.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        t.write(body)
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    assert len(handed) == 1 and handed[0][0] == b"HTTP/1.1 200 OK\r\n\r\n" and handed[0][1] is body
 
 
 def test_close_flushes_first_and_abort_drops() -> None:
