@@ -50,16 +50,15 @@ class DevicePage(list):
 
     def body(self, total: int | None) -> tuple[dict[str, Any], bytes, object]:
         """The list-devices body, its bytes (what `dumps` gives) and an object standing for
-        its content (one per total, kept with the page's memo entry)."""
+        its content (both made once per total and kept with the page's memo entry)."""
         body: dict[str, Any] = {"devices": self}
-        tail = b"}"
         if total is not None:
             body["total_devices"] = total
-            tail = b',"total_devices":' + str(total).encode() + b"}"
-        stands_for = self.memo[2].get(total)
-        if stands_for is None:
-            stands_for = self.memo[2][total] = object()
-        return body, b'{"devices":' + self.encoded + tail, stands_for
+        made = self.memo[2].get(total)
+        if made is None:
+            tail = b"}" if total is None else b',"total_devices":' + str(total).encode() + b"}"
+            made = self.memo[2][total] = (object(), b'{"devices":' + self.encoded + tail)
+        return body, made[1], made[0]
 
 
 class DevicesMixin(HubbleState):
@@ -72,7 +71,7 @@ class DevicesMixin(HubbleState):
         # device id -> (the record it was built from, its list view): records are replaced,
         # never changed in place, and a packet that changes most_recent_packet drops the entry
         self._views: BoundedDict[str, tuple[dict[str, Any], dict[str, Any]]] = BoundedDict(VIEW_CACHE)
-        self._page_bytes: BoundedDict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, object]]] = BoundedDict(PAGE_BYTES)  # see _encoded_page
+        self._page_bytes: BoundedDict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, tuple[object, bytes]]]] = BoundedDict(PAGE_BYTES)  # see _encoded_page
         self._device_walks: BoundedDict[tuple, tuple] = BoundedDict(DEVICE_WALKS)  # see list_devices
         self._details: BoundedDict[str, tuple[dict[str, Any], dict[str, Any], bytes]] = BoundedDict(VIEW_CACHE)  # see device_detail
 
