@@ -52,35 +52,9 @@ SMALL, LARGE = 400, 1400  # requests in the two runs (both after warm-up, the jo
 # -- the child: serve N requests of one scenario --------------------------------------------------------
 
 
-class _Socket:
-    def __init__(self) -> None:
-        self.answers = 0
-        self.closing = False
-
-    def write(self, data: bytes) -> None:
-        self.answers += data.count(b"HTTP/1.1 ")
-
-    def writelines(self, lines: Any) -> None:
-        for data in lines:
-            self.write(data)
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    def pause_reading(self) -> None: ...
-    def resume_reading(self) -> None: ...
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 40000)}.get(name, default)
-
-
 async def _serve(app: Any, protocol: Any, request: bytes, n: int) -> None:
     import uvicorn  # noqa: PLC0415
+    from memory_socket import MemorySocket  # noqa: PLC0415  (bench/, on the path)
     from uvicorn.server import ServerState  # noqa: PLC0415
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **protocol)
@@ -88,7 +62,7 @@ async def _serve(app: Any, protocol: Any, request: bytes, n: int) -> None:
     state = ServerState()
     state.default_headers = [(b"date", b"Wed, 02 Dec 2026 12:00:00 GMT"), *config.encoded_headers]
     proto = config.http_protocol_class(config=config, server_state=state, app_state={})
-    sock = _Socket()
+    sock = MemorySocket()
     proto.connection_made(sock)
     for _ in range(n):
         want = sock.answers + 1
@@ -121,7 +95,10 @@ async def _child(
         protocol: dict[str, Any] = {"http": "httptools"}  # stock uvicorn: the ceiling
     else:
         from mockserver.app import create_app  # noqa: PLC0415
-        from mockserver.server_protocol import uvicorn_options  # noqa: PLC0415
+        if (Path.cwd() / "mockserver" / "server_protocol.py").exists():
+            from mockserver.server_protocol import uvicorn_options  # noqa: PLC0415
+        else:  # code from before the protocol had a module of its own
+            from mockserver.guard import uvicorn_options  # type: ignore[attr-defined,no-redef]  # noqa: PLC0415
         from mockserver.settings import Settings  # noqa: PLC0415
 
         app = create_app(Settings(rate_limit=rate_limit, strict=strict, scenario="demo"))
@@ -216,7 +193,7 @@ def main() -> int:
                 ["git", "-C", str(ROOT), "archive", args.baseline], capture_output=True, check=True
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-            for name in ("profile_request.py", "ceiling_app.py"):  # the same drivers for both
+            for name in ("profile_request.py", "ceiling_app.py", "memory_socket.py"):  # the same drivers for both
                 shutil.copy(ROOT / "bench" / name, base / "bench" / name)
             sources[f"baseline {args.baseline}"] = base
         where = "in process" if args.in_process else "through the server layer, one connection"

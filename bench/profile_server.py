@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvicorn  # noqa: E402
+from memory_socket import MemorySocket  # noqa: E402  (bench/, beside this script)
 from uvicorn.server import ServerState  # noqa: E402
 
 from mockserver.server_protocol import uvicorn_options  # noqa: E402
@@ -52,35 +53,6 @@ async def raw_app(scope: dict, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": RAW_HEADERS})
     await send({"type": "http.response.body", "body": RAW_BODY})
 
-
-
-class MemorySocket:
-    """The transport side of one connection: counts the answers written to it."""
-
-    def __init__(self) -> None:
-        self.written = 0
-        self.closing = False
-
-    def write(self, data: bytes) -> None:
-        self.written += data.count(b"HTTP/1.1 ")
-
-    def writelines(self, lines: Any) -> None:
-        for data in lines:
-            self.write(data)
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    def pause_reading(self) -> None: ...
-    def resume_reading(self) -> None: ...
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 40000)}.get(name, default)
 
 
 def request(scenario: str) -> bytes:
@@ -110,10 +82,10 @@ async def drive(app: Any, n: int, connections: int, scenario: str, profile: bool
 
     async def turns(count: int) -> None:
         for _ in range(count):
-            target = [s.written + 1 for s in sockets]
+            target = [s.answers + 1 for s in sockets]
             for proto in protocols:
                 proto.data_received(data)
-            while any(s.written < t for s, t in zip(sockets, target, strict=True)):
+            while any(s.answers < t for s, t in zip(sockets, target, strict=True)):
                 await asyncio.sleep(0)
 
     await turns(max(1, 500 // connections))  # warm caches
