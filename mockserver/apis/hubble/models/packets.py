@@ -234,14 +234,14 @@ class PacketsMixin(HubbleState):
         key = (st["src"], first, end, upto, tuple(st["envs"]), st["pos"], total)
         memo = self._page_memo.get(key)
         if (
-            memo is not None and memo[0] is stream and memo[6] < start <= memo[7]
+            memo is not None and memo[0] is stream and memo[5] < start <= memo[6]
             and all(self.devices.get(d) is live for d, live in memo[1])
         ):  # fmt: skip
-            pos, i, beyond = memo[3], memo[4], memo[5]
+            pos, i, beyond = memo[2], memo[3], memo[4]
         else:
             found, pos, i, beyond, lo, hi = self._scan_packets(stream, st, first, total)
             memo = self._remember_page(key, (stream, found, pos, i, beyond, lo, hi))
-        out = memo[8]  # the page, shared by repeated reads (nothing changes a page once made)
+        out = memo[7]  # the page, shared by repeated reads (nothing changes a page once made)
         exhausted = i >= total
         if beyond or (exhausted and upto is not None) or (exhausted and end is not None and end <= now):
             return out, "", None  # the window is read to its end: paging is over
@@ -293,16 +293,17 @@ class PacketsMixin(HubbleState):
         return out, pos, i, beyond, lo, hi
 
     def _remember_page(self, key: tuple, walk: tuple) -> tuple:
-        """Keep a page's walk (stream, views, pos, i, beyond, lo, hi) and its PacketPage for
-        the next identical read. Valid while the stream object is the same (a rebuild replaces every stream;
-        within one, packets are only appended and the stream's length is part of the key)
-        and every device on the page is the same record (a rename or delete replaces it,
-        and a view shows the device as it is now)."""
+        """Keep a page's walk (stream, views, pos, i, beyond, lo, hi) for the next identical
+        read, as (stream, (device id, record) of each device on the page, pos, i, beyond, lo,
+        hi, the PacketPage holding the views). Valid while the stream object is the same (a
+        rebuild replaces every stream; within one, packets are only appended and the stream's
+        length is part of the key) and every device on the page is the same record (a rename
+        or delete replaces it, and a view shows the device as it is now)."""
         stream, out, *rest = walk
         devices = {v["device"]["id"]: None for v in out}
         views = tuple(out)
         page = PacketPage(views, dumps({"packets": views}), views)
-        return self._page_memo.put(key, (stream, tuple((d, self.devices.get(d)) for d in devices), views, *rest, page))
+        return self._page_memo.put(key, (stream, tuple((d, self.devices.get(d)) for d in devices), *rest, page))
 
     def resume_token_for(self, org_id: str, query: dict[str, Any], token: str | None) -> str | None:
         """The Continuation-Token a refused (429) packets read carries, so the client resumes

@@ -54,7 +54,7 @@ class HubbleState(Protocol):
 
     # devices (read by packets and metrics)
     devices: Table
-    _views: dict[str, tuple[dict[str, Any], dict[str, Any]]]  # device list views (a packet drops one)
+    _views: BoundedDict[str, tuple[dict[str, Any], dict[str, Any]]]  # device list views (a packet drops one)
     _page_bytes: BoundedDict[tuple[int, ...], tuple[tuple, bytes, dict[int | None, tuple[object, bytes]]]]  # encoded device pages
     _device_walks: BoundedDict[tuple, tuple]  # list-devices walks by query and cursor (models/devices.py)
 
