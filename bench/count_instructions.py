@@ -53,17 +53,9 @@ SMALL, LARGE = 400, 1400  # requests in the two runs (both after warm-up, the jo
 
 
 async def _serve(app: Any, protocol: Any, request: bytes, n: int) -> None:
-    import uvicorn  # noqa: PLC0415
-    from memory_socket import MemorySocket  # noqa: PLC0415  (bench/, on the path)
-    from uvicorn.server import ServerState  # noqa: PLC0415
+    from memory_socket import connections  # noqa: PLC0415  (bench/, on the path)
 
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **protocol)
-    config.load()
-    state = ServerState()
-    state.default_headers = [(b"date", b"Wed, 02 Dec 2026 12:00:00 GMT"), *config.encoded_headers]
-    proto = config.http_protocol_class(config=config, server_state=state, app_state={})
-    sock = MemorySocket()
-    proto.connection_made(sock)
+    [(proto, sock)] = connections(app, protocol, 1)
     for _ in range(n):
         want = sock.answers + 1
         proto.data_received(request)

@@ -1,5 +1,5 @@
-"""The transport side of an in-memory connection, for driving uvicorn's protocol without a
-socket (bench/profile_server.py, bench/count_instructions.py): counts the answers written."""
+"""In-memory connections to uvicorn's protocol, for driving it without a socket
+(bench/profile_server.py, bench/count_instructions.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 
 class MemorySocket:
+    """The transport side of one connection: counts the answers written to it."""
+
     def __init__(self) -> None:
         self.answers = 0
         self.closing = False
@@ -31,3 +33,22 @@ class MemorySocket:
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 40000)}.get(name, default)
+
+
+def connections(app: Any, uvicorn_options: dict[str, Any], count: int) -> list[tuple[Any, MemorySocket]]:
+    """`count` kept-alive connections to `app` served by the protocol `uvicorn_options`
+    chooses, as `(protocol, socket)`: feed a request with `protocol.data_received(bytes)`."""
+    import uvicorn  # noqa: PLC0415
+    from uvicorn.server import ServerState  # noqa: PLC0415
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **uvicorn_options)
+    config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Wed, 02 Dec 2026 12:00:00 GMT"), *config.encoded_headers]  # as uvicorn's Server sets them
+    out = []
+    for _ in range(count):
+        proto = config.http_protocol_class(config=config, server_state=state, app_state={})
+        sock = MemorySocket()
+        proto.connection_made(sock)
+        out.append((proto, sock))
+    return out

@@ -30,9 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import uvicorn  # noqa: E402
-from memory_socket import MemorySocket  # noqa: E402  (bench/, beside this script)
-from uvicorn.server import ServerState  # noqa: E402
+import memory_socket  # noqa: E402  (bench/, beside this script)
 
 from mockserver.server_protocol import uvicorn_options  # noqa: E402
 
@@ -67,17 +65,8 @@ def request(scenario: str) -> bytes:
 
 
 async def drive(app: Any, n: int, connections: int, scenario: str, profile: bool) -> float:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **uvicorn_options())
-    config.load()
-    state = ServerState()
-    state.default_headers = [(b"date", b"Wed, 02 Dec 2026 12:00:00 GMT"), *config.encoded_headers]  # as uvicorn's Server sets them
-    protocols, sockets = [], []
-    for _ in range(connections):
-        proto = config.http_protocol_class(config=config, server_state=state, app_state={})
-        sock = MemorySocket()
-        proto.connection_made(sock)
-        protocols.append(proto)
-        sockets.append(sock)
+    pairs = memory_socket.connections(app, uvicorn_options(), connections)
+    protocols, sockets = [p for p, _ in pairs], [s for _, s in pairs]
     data = request(scenario)
 
     async def turns(count: int) -> None:
