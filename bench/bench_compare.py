@@ -23,8 +23,8 @@ for the whole bench:
    body as large as mockserver's answer (`x-ceiling-body-bytes`): large answers cost the
    kernel and the load generator too, which share the machine's two cores with the server;
 6. unless `--no-protocol-ceiling`, the ceiling app again on the HTTP protocol `mockserver
-   serve` uses (uvicorn's httptools protocol writing a response's head and body as one
-   write), so the table shows what of mockserver's ratio comes from that transport.
+   serve` uses (`mockserver/http_protocol.py`, on uvicorn's server), so the table shows
+   what of mockserver's ratio comes from its server layer.
 
 Scenarios: list-devices limit 10 and 100, get-device, list-packets (one device's stream,
 topped up to a page of 100 packets), a signed Hubby `GET /bookings` (signed afresh for
@@ -303,7 +303,7 @@ CEILING_OUR_PROTOCOL = (
 
 def serve_ceiling(procs: Procs, our_protocol: bool = False) -> tuple[subprocess.Popen, str]:
     """Stock uvicorn (the issue's ceiling), or with `our_protocol` the same app on the
-    protocol `mockserver serve` uses (head and body joined into one write)."""
+    protocol `mockserver serve` uses (`mockserver/http_protocol.py`)."""
     port = free_port()
     if our_protocol:
         cmd = [sys.executable, "-c", CEILING_OUR_PROTOCOL.format(port=port)]
@@ -406,8 +406,8 @@ def main() -> int:
             targets = {label: sized, **targets}
             pids[label] = ceiling_proc.pid
         if not args.no_protocol_ceiling:
-            # the same fixed-body app on mockserver's own protocol: how much of mockserver's
-            # ratio is its transport (one write per response) rather than its pipeline
+            # the same fixed-body app on mockserver's own HTTP protocol: how much of
+            # mockserver's ratio is its server layer rather than its pipeline
             proc, cbase = serve_ceiling(procs, our_protocol=True)
             label = "ceiling, our protocol"
             targets = {label: {n: (cbase + urlsplit_path(next(t[n][0] for t in targets.values() if n in t)), {}) for n in names}, **targets}

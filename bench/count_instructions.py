@@ -8,9 +8,9 @@ the number of instructions a request executes does not (runs agree to ~0.1%). Ea
 here is the difference between two runs of the same program under `valgrind
 --tool=callgrind`, one serving N more requests than the other, divided by N: start-up and
 warm-up cancel out. Printed for the ceiling (bare Starlette answering a fixed body, on stock
-uvicorn's httptools protocol), for mockserver (demo data, rate limits off unless
-`--rate-limit`) on the protocol `mockserver serve` uses, and with `--baseline REF` for the
-code at git REF in the same way.
+uvicorn's httptools protocol), for the same app on our HTTP protocol, for mockserver (demo
+data, rate limits off unless `--rate-limit`) on the protocol `mockserver serve` uses, and
+with `--baseline REF` for the code at git REF in the same way.
 
 Each request goes through the server layer over an in-memory socket, one connection, on
 uvloop when it is installed (as `mockserver serve` runs), so what is counted is the Python
@@ -76,7 +76,7 @@ async def _child(
     sys.path.insert(0, str(Path.cwd()))
     import profile_request as pr  # noqa: PLC0415
 
-    if target == "ceiling":
+    if target in ("ceiling", "ceiling-ours"):
         from ceiling_app import app  # noqa: PLC0415
 
         method, path, headers = (
@@ -85,8 +85,13 @@ async def _child(
             [(b"authorization", b"Bearer x"), (b"host", b"127.0.0.1")],
         )
         protocol: dict[str, Any] = {"http": "httptools"}  # stock uvicorn: the ceiling
+        if target == "ceiling-ours":  # the same app on the protocol `mockserver serve` uses
+            from mockserver.server_protocol import uvicorn_options  # noqa: PLC0415
+
+            protocol = uvicorn_options()
     else:
         from mockserver.app import create_app  # noqa: PLC0415
+
         if (Path.cwd() / "mockserver" / "server_protocol.py").exists():
             from mockserver.server_protocol import uvicorn_options  # noqa: PLC0415
         else:  # code from before the protocol had a module of its own
@@ -185,13 +190,23 @@ def main() -> int:
                 ["git", "-C", str(ROOT), "archive", args.baseline], capture_output=True, check=True
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-            for name in ("profile_request.py", "ceiling_app.py", "memory_socket.py"):  # the same drivers for both
+            for name in (
+                "profile_request.py",
+                "ceiling_app.py",
+                "memory_socket.py",
+            ):  # the same drivers for both
                 shutil.copy(ROOT / "bench" / name, base / "bench" / name)
             sources[f"baseline {args.baseline}"] = base
         where = "in process" if args.in_process else "through the server layer, one connection"
         print(f"instructions per request ({where}; without libcrypto in brackets; ratio to the ceiling)")
         ceiling = per_request(ROOT, "ceiling", "", args)
         print(f"{'ceiling (bare Starlette)':40s} {ceiling[0]:10,.0f} ({ceiling[1]:,.0f})", flush=True)
+        if not args.in_process:
+            ours = per_request(ROOT, "ceiling-ours", "", args)
+            print(
+                f"{'ceiling app on our HTTP protocol':40s} {ours[0]:10,.0f} ({ours[1]:,.0f})  {ours[0] / ceiling[0]:.2f}x",
+                flush=True,
+            )
         for scenario in scenarios:
             for label, src in sources.items():
                 total, plain = per_request(src, "mockserver", scenario, args)

@@ -2,14 +2,16 @@
 
     python bench/profile_server.py [--n 20000] [--connections 32] [--app raw|mockserver]
                                    [--scenario NAME] [--loop uvloop|asyncio] [--profile]
+                                   [--protocol ours|stock]
 
-Drives `mockserver serve`'s uvicorn protocol (`server_protocol.uvicorn_options()`) on an event loop
-with in-memory sockets: each turn, every one of `--connections` kept-alive connections
-receives one request, and the loop runs until every answer is written. No kernel, no load
-generator: the figure is the Python CPU of uvicorn's per-request machinery, our protocol
-and the app, steady on a busy machine where wrk's figures move several-fold. `--app raw`
-serves a bare ASGI app answering a fixed 3.7 KB JSON body with the seven headers of a
-list-devices answer (the server layer alone); `--app mockserver` the demo scenario.
+Drives `mockserver serve`'s HTTP protocol (`server_protocol.uvicorn_options()`, or with
+`--protocol stock` uvicorn's own httptools protocol) on an event loop with in-memory
+sockets: each turn, every one of `--connections` kept-alive connections receives one
+request, and the loop runs until every answer is written. No kernel, no load generator: the
+figure is the Python CPU of the protocol's per-request machinery and the app, steady on a
+busy machine where wrk's figures move several-fold. `--app raw` serves a bare ASGI app
+answering a fixed 3.7 KB JSON body with the seven headers of a list-devices answer (the
+server layer alone); `--app mockserver` the demo scenario.
 The loop is uvloop when installed, as `mockserver serve` runs.
 Run it once per code version (e.g. with PYTHONPATH at a `git archive` of the other).
 """
@@ -36,7 +38,9 @@ from mockserver.server_protocol import uvicorn_options  # noqa: E402
 
 ORG = "2f4c5a8e-1d3b-4e6f-9a7c-0b1d2e3f4a5b"
 TOKEN = "hubble-sandbox-token-0123456789abcdef"
-RAW_BODY = b'{"devices":[' + b",".join([b'{"id":"%036d","name":"device","tags":{}}' % i for i in range(60)]) + b"]}"
+RAW_BODY = (
+    b'{"devices":[' + b",".join([b'{"id":"%036d","name":"device","tags":{}}' % i for i in range(60)]) + b"]}"
+)
 RAW_HEADERS = [
     (b"x-ratelimit-limit", b"3"), (b"x-ratelimit-remaining", b"3"), (b"x-ratelimit-reset", b"1796213956"),
     (b"continuation-token", b"eyJvcmciOiIyZjRjNWE4ZS0xZDNiLTRlNmYtOWE3Yy0wYjFkMmUzZjRhNWIiLCJxIjp7ImxpbWl0IjoxMH19.BpR8E2wGslJvFwy3"),
@@ -52,20 +56,25 @@ async def raw_app(scope: dict, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": RAW_BODY})
 
 
-
 def request(scenario: str) -> bytes:
     if scenario == "bookings":
         ts = str(int(time.time() * 1000))
-        sig = hmac.new(b"hubby-sandbox-secret-0123456789", (ts + "GET/bookings").encode(), hashlib.sha256).hexdigest()
+        sig = hmac.new(
+            b"hubby-sandbox-secret-0123456789", (ts + "GET/bookings").encode(), hashlib.sha256
+        ).hexdigest()
         return (
             f"GET /hubby/api/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: hubby-sandbox-key\r\n"
             f"x-timestamp: {ts}\r\nx-signature: {sig}\r\n\r\n"
         ).encode()
-    return (f"GET /hubble/api/org/{ORG}/devices?limit=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").encode()
+    return (
+        f"GET /hubble/api/org/{ORG}/devices?limit=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    ).encode()
 
 
-async def drive(app: Any, n: int, connections: int, scenario: str, profile: bool) -> float:
-    pairs = memory_socket.connections(app, uvicorn_options(), connections)
+async def drive(
+    app: Any, options: dict[str, Any], n: int, connections: int, scenario: str, profile: bool
+) -> float:
+    pairs = memory_socket.connections(app, options, connections)
     protocols, sockets = [p for p, _ in pairs], [s for _, s in pairs]
     data = request(scenario)
 
@@ -101,7 +110,14 @@ def main() -> None:
     p.add_argument("--app", choices=["raw", "mockserver"], default="raw")
     p.add_argument("--scenario", choices=["devices", "bookings"], default="devices")
     p.add_argument("--profile", action="store_true")
-    p.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+    p.add_argument(
+        "--protocol", choices=["ours", "stock"], default="ours", help="stock: uvicorn's httptools protocol"
+    )
+    p.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+    )
     args = p.parse_args()
     if args.app == "raw":
         app: Any = raw_app
@@ -116,8 +132,11 @@ def main() -> None:
 
         loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        us = runner.run(drive(app, args.n, args.connections, args.scenario, args.profile))
-    print(f"{args.app} {args.scenario if args.app != 'raw' else ''} ({args.loop}): min {us:.1f} µs CPU/request")
+        options = uvicorn_options() if args.protocol == "ours" else {"http": "httptools"}
+        us = runner.run(drive(app, options, args.n, args.connections, args.scenario, args.profile))
+    print(
+        f"{args.app} {args.scenario if args.app != 'raw' else ''} ({args.loop}, {args.protocol} protocol): min {us:.1f} µs CPU/request"
+    )
 
 
 if __name__ == "__main__":

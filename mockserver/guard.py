@@ -9,8 +9,8 @@ Two layers bound what a request head may cost:
   and paths outside any mount). A request for a path under an API mount goes straight to
   that mount's app, with the scope Starlette's `Mount` would give it, instead of through
   Starlette's exception middleware and router (a walk over every route per request).
-- below it, `server_protocol.py` makes uvicorn itself stop reading a head at
-  `TRANSPORT_HEAD_LIMIT` bytes, so a 64 MB header is never buffered whole.
+- below it, the HTTP protocol `server_protocol.py` gives uvicorn (`http_protocol.py`) stops
+  reading a head at `TRANSPORT_HEAD_LIMIT` bytes, so a 64 MB header is never buffered whole.
 """
 
 from __future__ import annotations

@@ -70,13 +70,21 @@ class Journal:
                 size += n
                 if cut:
                     truncated.append("request.headers")
-            size += _cap_body(request, "request.body", truncated)
+            body = request.get("body")
+            if type(body) is bytes and len(body) <= BODY_LIMIT:  # the common case: kept whole
+                size += len(body)
+            else:
+                size += _cap_body(request, "request.body", truncated)
         response = entry.get("response")
         if response is not None:
             headers = response.get("headers")
             if headers:  # names and values as text (a value may be a number)
                 size += sum(map(len, headers)) + sum(map(len, map(str, headers.values())))
-            size += _cap_body(response, "response.body", truncated)
+            body = response.get("body")
+            if type(body) is bytes and len(body) <= BODY_LIMIT:
+                size += len(body)
+            else:
+                size += _cap_body(response, "response.body", truncated)
         flagged = False
         for key in ("violations", "response_violations"):
             found = entry.get(key)

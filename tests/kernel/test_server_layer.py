@@ -1,6 +1,6 @@
-"""Our uvicorn protocol (`server_protocol.server_protocol`: a head limit, and responses through a
-`CoalescingTransport`) keeps uvicorn's HTTP semantics, over a real server on 127.0.0.1:
-pipelining, HEAD, HTTP/1.0, `Connection: close`, `Expect: 100-continue`, large bodies,
+"""Our HTTP protocol (`http_protocol.HttpProtocol`, which `server_protocol.server_protocol` gives
+uvicorn: a head limit, one write per response) keeps uvicorn's HTTP semantics, over a real
+server on 127.0.0.1: pipelining, HEAD, HTTP/1.0, `Connection: close`, `Expect: 100-continue`, large bodies,
 handlers that suspend, clients that leave, exceptions, shutdown, and the h11 fallback."""
 
 from __future__ import annotations
