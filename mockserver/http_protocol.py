@@ -6,6 +6,10 @@ protocol, `HttpToolsProtocol`, with the same HTTP semantics at less cost per req
 
 - a response's head is held until its first body message and both leave in one write
   (uvicorn writes them apart: two system calls and two TCP segments for a small answer);
+- finished answers are written together at the end of the event loop's turn (`_Outbox`),
+  not one by one as each is ready: a client that gets every answer at once is woken once,
+  not once per answer, and the server reads the next requests in bigger batches. Measured
+  under wrk, writing each answer the moment it was ready cost 20-50% more CPU per request;
 - no `asyncio.Event` per request: a request waits on a future only when it must;
 - the keep-alive timeout is one timer per idle period that re-arms itself, not a timer
   created after every response and cancelled by the next request;
@@ -32,6 +36,7 @@ import http
 import logging
 import re
 import urllib.parse
+import weakref
 from collections import deque
 from typing import Any
 
@@ -75,6 +80,37 @@ def _name(name: bytes) -> bytes:
         if len(_CHECKED_NAMES) < _NAMES_KEPT:
             _CHECKED_NAMES[name] = lowered
     return lowered
+
+
+class _Outbox:
+    """The answers finished during one turn of an event loop, written at its end: one
+    callback per turn for every connection, instead of one per answer."""
+
+    __slots__ = ("loop", "waiting", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: list[HttpProtocol] = []
+
+    def add(self, protocol: HttpProtocol) -> None:
+        if not self.waiting:
+            self.loop.call_soon(self.flush)
+        self.waiting.append(protocol)
+
+    def flush(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for protocol in waiting:
+            protocol.flush()
+
+
+_OUTBOXES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
+    outbox = _OUTBOXES.get(loop)
+    if outbox is None:
+        outbox = _OUTBOXES[loop] = _Outbox(loop)
+    return outbox
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -124,6 +160,8 @@ class HttpProtocol(asyncio.Protocol):
         self.reading: _Cycle | None = None  # the request whose body the parser is reading
         self.idle_since: float | None = None  # when the connection last went idle
         self.idle_timer: asyncio.TimerHandle | None = None
+        self.outbox = _outbox(self.loop)
+        self.unsent: list[bytes] | None = None  # a finished answer waiting for the outbox
         # the request head being parsed
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
@@ -143,6 +181,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
+        self.unsent = None  # nowhere to go
         for cycle in (self.cycle, self.reading, *self.pipeline):
             if cycle is not None and not cycle.response_complete:
                 cycle.disconnected = True
@@ -158,6 +197,28 @@ class HttpProtocol(asyncio.Protocol):
 
     def eof_received(self) -> None:
         pass
+
+    def send_later(self, pieces: list[bytes]) -> None:
+        """Write a finished answer at the end of this turn of the loop."""
+        if self.unsent is None:
+            self.unsent = pieces
+            self.outbox.add(self)
+        else:
+            self.unsent += pieces
+
+    def flush(self) -> None:
+        """Write what waits for the outbox now: before anything else is written or the
+        connection is closed, so bytes keep their order."""
+        pieces = self.unsent
+        if pieces is None:
+            return
+        self.unsent = None
+        if self.transport.is_closing():
+            return
+        if len(pieces) == 1:
+            self.transport.write(pieces[0])
+        else:  # one writev on uvloop: a large body is not copied to join it
+            self.transport.writelines(pieces)
 
     def data_received(self, data: bytes) -> None:
         self.idle_since = None
@@ -179,6 +240,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _refuse(self, status: int, message: bytes, *, default_headers: bool = True) -> None:
         """Answer from the protocol itself (the request never reached the app) and close."""
+        self.flush()
         parts = [STATUS_LINES[status]]
         if default_headers:
             for name, value in self.server_state.default_headers:
@@ -204,6 +266,7 @@ class HttpProtocol(asyncio.Protocol):
         return b"upgrade" in connection and upgrade == b"websocket"
 
     def _hand_over_to_websocket(self) -> None:
+        self.flush()
         self.connections.discard(self)
         output = [self.method.encode(), b" ", self.url, b" HTTP/1.1\r\n"]
         for name, value in self.headers:
@@ -326,6 +389,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         left = self.idle_since + self.timeout_keep_alive - self.loop.time()
         if left <= 0:
+            self.flush()
             self.transport.close()
         else:
             self.idle_timer = self.loop.call_later(left, self._check_idle)
@@ -335,6 +399,7 @@ class HttpProtocol(asyncio.Protocol):
         """Graceful shutdown: close when idle, else after the answer in flight."""
         cycle = self.cycle
         if cycle is None or cycle.response_complete:
+            self.flush()
             self.transport.close()
         else:
             cycle.keep_alive = False
@@ -406,6 +471,7 @@ class _Cycle:
     def _close(self) -> None:
         """Close the connection; a head not yet written goes first, as uvicorn would have
         written it already."""
+        self.protocol.flush()
         if self.head is not None and not self.transport.is_closing():
             self.transport.write(self.head)
             self.head = None
@@ -422,6 +488,7 @@ class _Cycle:
     # -- ASGI -----------------------------------------------------------------------------------
     async def receive(self) -> dict[str, Any]:
         if self.waiting_for_100_continue and not self.transport.is_closing():
+            self.protocol.flush()
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.waiting_for_100_continue = False
         if not self.disconnected and not self.response_complete:
@@ -528,16 +595,22 @@ class _Cycle:
         else:
             if len(body) > self.expected_length:
                 if head is not None:
+                    self.protocol.flush()
                     self.transport.write(head)
                 raise RuntimeError("Response content longer than Content-Length")
             self.expected_length -= len(body)
             pieces = [body] if body else []
         if head is not None:
             pieces.insert(0, head)
-        if len(pieces) == 1:
-            self.transport.write(pieces[0])
-        elif pieces:  # one writev on uvloop: a large body is not copied to join it
-            self.transport.writelines(pieces)
+        if not more_body and self.keep_alive:
+            if pieces:
+                self.protocol.send_later(pieces)
+        elif pieces:  # a streamed piece, or the last answer of the connection: now
+            self.protocol.flush()
+            if len(pieces) == 1:
+                self.transport.write(pieces[0])
+            else:
+                self.transport.writelines(pieces)
         if not more_body:
             if self.expected_length != 0:
                 raise RuntimeError("Response content shorter than Content-Length")

@@ -18,7 +18,7 @@ pytest.importorskip("httptools")
 import uvicorn  # noqa: E402
 from uvicorn.server import ServerState  # noqa: E402
 
-from mockserver.http_protocol import HttpProtocol  # noqa: E402
+from mockserver.http_protocol import HttpProtocol, _Outbox  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.testing import MockServer  # noqa: E402
 
@@ -345,6 +345,99 @@ def test_an_exception_before_the_answer_is_a_500_and_the_connection_closes() -> 
         b"\r\n\r\nInternal Server Error"
     )
     assert transport.closing
+
+
+def test_answers_finished_in_one_turn_leave_together_at_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three connections answered in the same turn of the loop: one outbox callback writes
+    all three, after the turn, one write each."""
+    flushes: list[int] = []
+    real = _Outbox.flush
+
+    def counting(outbox: _Outbox) -> None:
+        flushes.append(len(outbox.waiting))
+        real(outbox)
+
+    monkeypatch.setattr(_Outbox, "flush", counting)
+
+    async def run() -> list[Recording]:
+        pairs = [connect(answer(b"hello")) for _ in range(3)]
+        assert all(proto.outbox is pairs[0][0].outbox for proto, _ in pairs)  # one per event loop
+        for proto, _ in pairs:
+            proto.data_received(GET)
+        await settle()
+        return [transport for _, transport in pairs]
+
+    transports = asyncio.run(run())
+    assert flushes == [3]
+    assert all(len(t.calls) == 1 and t.data().endswith(b"\r\n\r\nhello") for t in transports)
+
+
+def test_what_waits_for_the_outbox_is_written_before_anything_else_and_before_a_close() -> None:
+    async def run() -> tuple[Recording, Recording, Recording]:
+        refused, refused_transport = connect(answer(b"ok"))
+        refused.send_later([b"ANSWER"])
+        refused.data_received(b"NOT HTTP AT ALL\r\n\r\n")  # a 400 from the protocol itself
+        stopped, stopped_transport = connect(answer(b"ok"))
+        stopped.send_later([b"ANSWER"])
+        stopped.shutdown()  # idle: the server closes it now
+        lost, lost_transport = connect(answer(b"ok"))
+        lost.send_later([b"ANSWER"])
+        lost_transport.closing = True
+        lost.connection_lost(ConnectionResetError())
+        await settle()
+        return refused_transport, stopped_transport, lost_transport
+
+    refused, stopped, lost = asyncio.run(run())
+    assert refused.data().startswith(b"ANSWER" + b"HTTP/1.1 400 ") and refused.closing
+    assert stopped.data() == b"ANSWER" and stopped.closing
+    assert lost.data() == b""  # nowhere to go: dropped, not written to a dead socket
+
+
+def test_a_websocket_upgrade_goes_to_uvicorns_websocket_protocol_when_one_is_installed() -> None:
+    handed: list[Any] = []
+
+    class WebSocketProtocol:  # stands for uvicorn's (websockets or wsproto)
+        def __init__(self, config: Any, server_state: Any, app_state: Any) -> None:
+            handed.append(self)
+            self.data = b""
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.data += data
+
+    async def run() -> tuple[HttpProtocol, Recording]:
+        proto, transport = connect(answer(b"not for websockets"))
+        proto.config.ws_protocol_class = WebSocketProtocol
+        transport.set_protocol = lambda protocol: handed.append(("set", protocol))  # type: ignore[attr-defined]
+        proto.data_received(
+            b"GET /ws?x=1 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        await settle()
+        return proto, transport
+
+    proto, transport = asyncio.run(run())
+    ws, (_, switched_to) = handed
+    assert switched_to is ws and ws.transport is transport and transport.calls == []  # no HTTP answer
+    assert ws.data.startswith(
+        b"GET /ws?x=1 HTTP/1.1\r\nhost: a\r\nconnection: Upgrade\r\nupgrade: websocket\r\n"
+    )
+    assert proto not in proto.connections
+
+
+def test_without_a_websocket_library_an_upgrade_request_is_answered_as_plain_http() -> None:
+    async def run() -> Recording:
+        proto, transport = connect(answer(b"plain"))
+        proto.config.ws_protocol_class = None  # as without websockets or wsproto installed
+        proto.data_received(
+            b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        )
+        await settle()
+        return transport
+
+    assert asyncio.run(run()).data().endswith(b"\r\n\r\nplain")
 
 
 def _read_response(sock: socket.socket, buf: bytes) -> tuple[bytes, bytes, bytes]:
