@@ -86,17 +86,23 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def exchange(app: App, data: bytes = b"") -> Recording:
+    """What a connection to `app` writes after receiving `data` (GET /x by default)."""
+
+    async def run() -> Recording:
+        proto, transport = connect(app)
+        proto.data_received(data or GET)
+        await settle()
+        return transport
+
+    return asyncio.run(run())
+
+
 GET = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
 
 
 def test_a_small_answer_is_one_write_with_the_server_headers() -> None:
-    async def run() -> Recording:
-        proto, transport = connect(answer(b"hello"))
-        proto.data_received(GET)
-        await settle()
-        return transport
-
-    transport = asyncio.run(run())
+    transport = exchange(answer(b"hello"))
     assert [kind for kind, _ in transport.calls] == ["writelines"]
     head, _, body = transport.data().partition(b"\r\n\r\n")
     assert (
@@ -109,14 +115,7 @@ def test_a_small_answer_is_one_write_with_the_server_headers() -> None:
 
 def test_a_large_body_is_handed_on_uncopied_with_its_head() -> None:
     body = b"x" * 41_000
-
-    async def run() -> Recording:
-        proto, transport = connect(answer(body))
-        proto.data_received(GET)
-        await settle()
-        return transport
-
-    [(kind, pieces)] = asyncio.run(run()).calls
+    [(kind, pieces)] = exchange(answer(body)).calls
     assert (
         kind == "writelines"
         and len(pieces) == 2
@@ -134,26 +133,14 @@ def test_a_streamed_body_without_a_length_is_chunked_and_the_head_leaves_with_th
         await send({"type": "http.response.body", "body": b"", "more_body": True})
         await send({"type": "http.response.body", "body": b"de"})
 
-    async def run() -> Recording:
-        proto, transport = connect(app)
-        proto.data_received(GET)
-        await settle()
-        return transport
-
-    transport = asyncio.run(run())
+    transport = exchange(app)
     head, _, rest = transport.data().partition(b"\r\n\r\n")
     assert b"transfer-encoding: chunked" in head and rest == b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     assert transport.calls[0][1][0].startswith(b"HTTP/1.1 200")  # the head went out with the first chunk
 
 
 def test_head_requests_get_no_body_bytes() -> None:
-    async def run() -> Recording:
-        proto, transport = connect(answer(b"hello"))
-        proto.data_received(b"HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n" + GET)
-        await settle()
-        return transport
-
-    data = asyncio.run(run()).data()
+    data = exchange(answer(b"hello"), b"HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n" + GET).data()
     first, second = data.split(b"HTTP/1.1 200 OK")[1:]
     assert first.endswith(b"content-length: 5\r\n\r\n")  # the head only, and then the next answer
     assert second.endswith(b"\r\n\r\nhello")
@@ -174,24 +161,15 @@ def test_head_requests_get_no_body_bytes() -> None:
 def test_a_header_that_would_break_the_head_is_refused_and_nothing_is_written(
     headers: list[tuple[bytes, bytes]],
 ) -> None:
-    async def run() -> Recording:
-        proto, transport = connect(answer(b"hi", [(b"content-length", b"2"), *headers]))
-        proto.data_received(GET)
-        await settle()
-        return transport
-
-    transport = asyncio.run(run())
+    transport = exchange(answer(b"hi", [(b"content-length", b"2"), *headers]))
     assert transport.data() == b"" and transport.closing  # as uvicorn: the app's error closes the connection
 
 
 def test_a_tab_in_a_header_value_is_allowed() -> None:
-    async def run() -> Recording:
-        proto, transport = connect(answer(b"hi", [(b"content-length", b"2"), (b"x-tab", b"a\tb")]))
-        proto.data_received(GET)
-        await settle()
-        return transport
-
-    assert b"\r\nx-tab: a\tb\r\n" in asyncio.run(run()).data()
+    assert (
+        b"\r\nx-tab: a\tb\r\n"
+        in exchange(answer(b"hi", [(b"content-length", b"2"), (b"x-tab", b"a\tb")])).data()
+    )
 
 
 def test_pipelined_requests_are_answered_in_order() -> None:
@@ -334,13 +312,7 @@ def test_an_exception_before_the_answer_is_a_500_and_the_connection_closes() -> 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         raise ValueError("boom")
 
-    async def run() -> Recording:
-        proto, transport = connect(app)
-        proto.data_received(GET)
-        await settle()
-        return transport
-
-    transport = asyncio.run(run())
+    transport = exchange(app)
     assert transport.data().startswith(b"HTTP/1.1 500 ") and transport.data().endswith(
         b"\r\n\r\nInternal Server Error"
     )
