@@ -213,8 +213,15 @@ class HttpProtocol(asyncio.Protocol):
         if pieces is None:
             return
         self.unsent = None
-        if self.transport.is_closing():
-            return
+        if not self.transport.is_closing():
+            self._write(pieces)
+
+    def write_now(self, pieces: list[bytes]) -> None:
+        """Write at once, after what waits for the outbox."""
+        self.flush()
+        self._write(pieces)
+
+    def _write(self, pieces: list[bytes]) -> None:
         if len(pieces) == 1:
             self.transport.write(pieces[0])
         else:  # one writev on uvloop: a large body is not copied to join it
@@ -240,7 +247,6 @@ class HttpProtocol(asyncio.Protocol):
 
     def _refuse(self, status: int, message: bytes, *, default_headers: bool = True) -> None:
         """Answer from the protocol itself (the request never reached the app) and close."""
-        self.flush()
         parts = [STATUS_LINES[status]]
         if default_headers:
             for name, value in self.server_state.default_headers:
@@ -249,7 +255,7 @@ class HttpProtocol(asyncio.Protocol):
             b"content-type: text/plain; charset=utf-8\r\ncontent-length: ", b"%d" % len(message),
             b"\r\nconnection: close\r\n\r\n", message,
         )  # fmt: skip
-        self.transport.write(b"".join(parts))
+        self.write_now([b"".join(parts)])
         self.transport.close()
 
     # -- WebSocket upgrades go to uvicorn's WebSocket protocol, when one is installed ------------
@@ -471,10 +477,11 @@ class _Cycle:
     def _close(self) -> None:
         """Close the connection; a head not yet written goes first, as uvicorn would have
         written it already."""
-        self.protocol.flush()
         if self.head is not None and not self.transport.is_closing():
-            self.transport.write(self.head)
+            self.protocol.write_now([self.head])
             self.head = None
+        else:
+            self.protocol.flush()
         self.transport.close()
 
     async def _send_500(self) -> None:
@@ -488,8 +495,7 @@ class _Cycle:
     # -- ASGI -----------------------------------------------------------------------------------
     async def receive(self) -> dict[str, Any]:
         if self.waiting_for_100_continue and not self.transport.is_closing():
-            self.protocol.flush()
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.protocol.write_now([b"HTTP/1.1 100 Continue\r\n\r\n"])
             self.waiting_for_100_continue = False
         if not self.disconnected and not self.response_complete:
             self.flow.resume_reading()
@@ -595,8 +601,7 @@ class _Cycle:
         else:
             if len(body) > self.expected_length:
                 if head is not None:
-                    self.protocol.flush()
-                    self.transport.write(head)
+                    self.protocol.write_now([head])
                 raise RuntimeError("Response content longer than Content-Length")
             self.expected_length -= len(body)
             pieces = [body] if body else []
@@ -606,11 +611,7 @@ class _Cycle:
             if pieces:
                 self.protocol.send_later(pieces)
         elif pieces:  # a streamed piece, or the last answer of the connection: now
-            self.protocol.flush()
-            if len(pieces) == 1:
-                self.transport.write(pieces[0])
-            else:
-                self.transport.writelines(pieces)
+            self.protocol.write_now(pieces)
         if not more_body:
             if self.expected_length != 0:
                 raise RuntimeError("Response content shorter than Content-Length")
